@@ -1,0 +1,72 @@
+# Convive — the two commands are `make demo` and `make test` (see README.md).
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SYSTEM_PACKAGES := gdal-bin libsqlite3-mod-spatialite chromium gettext python3-venv
+PYTEST_ARGS ?=
+export DJANGO_SETTINGS_MODULE ?= cms.settings.dev
+ifdef DATABASE_URL
+export DATABASE_URL
+endif
+
+.PHONY: demo test system-deps venv messages lint format lock serve clean bench-data
+
+## demo: install what is missing, build the demo data and serve it on http://127.0.0.1:8000
+demo: system-deps venv messages
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C to stop)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## test: the whole suite (SpatiaLite by default; make test DATABASE_URL=postgis://… for PostGIS)
+test: system-deps venv messages
+	DJANGO_SETTINGS_MODULE=cms.settings.test $(PY) -m pytest $(PYTEST_ARGS)
+
+## system-deps: Debian/Ubuntu packages (installed when root or sudo is available)
+system-deps:
+	@.ci/system-deps $(SYSTEM_PACKAGES)
+
+## venv: a virtualenv from a Python whose sqlite3 can load SpatiaLite, with the locked packages
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@set -e; \
+	if [ ! -x "$(PY)" ] || ! $(PY) .ci/can-load-extensions.py 2>/dev/null; then \
+	  rm -rf "$(VENV)"; \
+	  base=$$(.ci/pick-python); \
+	  echo "Creating $(VENV) with $$base"; \
+	  "$$base" -m venv "$(VENV)"; \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	@touch $@
+
+## messages: compile the gettext catalogues in locale/
+messages: venv
+	@cd locale && ../$(PY) ../manage.py compilemessages --ignore=.venv -v 0
+
+lint: venv
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: venv
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+## lock: refreeze requirements.lock from pyproject.toml's pins
+lock:
+	rm -rf /tmp/convive-lock && $$(.ci/pick-python) -m venv /tmp/convive-lock
+	/tmp/convive-lock/bin/pip install --quiet --upgrade pip
+	/tmp/convive-lock/bin/pip install --quiet ".[dev]"
+	{ echo "# Frozen transitive set for Convive (Python 3.11). Regenerate with: make lock"; \
+	  /tmp/convive-lock/bin/pip freeze --exclude convive; } > requirements.lock
+
+serve: venv
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+clean:
+	rm -rf $(VENV) var convive.sqlite3

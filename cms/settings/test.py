@@ -1,0 +1,18 @@
+"""Settings for the test suite: fast hashing, throw-away media, rate limits off by default."""
+
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="convive-test-media-"))
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CONVIVE_RATE_LIMIT_ENABLED = False
+CONVIVE_TILE_URL = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"  # never reaches the internet
+ALLOWED_HOSTS = ["*"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,35 @@
+"""Template helpers for the site chrome."""
+
+from django import template
+from django.conf import settings
+from django.urls import translate_url
+from django.utils.translation import get_language
+
+register = template.Library()
+
+
+@register.inclusion_tag("cms/includes/language_links.html", takes_context=True)
+def language_links(context):
+    """Links to the current page in every language.
+
+    On a Wagtail page, each language links to that page's translation when one exists (so a resident
+    stays on the same consultation), else to that language's home. Elsewhere Django's
+    `translate_url` swaps the language prefix.
+    """
+    request = context.get("request")
+    page = context.get("page")
+    current = get_language()
+    translations = {}
+    if page is not None and hasattr(page, "get_translations"):
+        for translation in page.get_translations(inclusive=True).live().select_related("locale"):
+            translations[translation.locale.language_code] = translation.get_url(request)
+    links = []
+    for code, name in settings.LANGUAGES:
+        if code in translations:
+            url = translations[code]
+        elif page is not None:
+            url = f"/{code}/"
+        else:
+            url = translate_url(request.get_full_path(), code) if request else f"/{code}/"
+        links.append({"code": code, "name": name, "url": url, "current": code == current})
+    return {"links": links}

@@ -1,0 +1,1 @@
+"""Public data endpoints of a consultation (served through ConsultationPage routes)."""

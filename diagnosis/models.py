@@ -1,0 +1,281 @@
+"""Participation: concern categories, residents' concerns, and (in pages.py) consultations."""
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel
+from wagtail.models import TranslatableMixin
+from wagtail.search import index
+from wagtail_localize.fields import SynchronizedField, TranslatableField
+
+from maps.demography import AgeBand
+
+
+class PreventionType(models.TextChoices):
+    SITUATIONAL = "situational", _("Situational")
+    SOCIAL = "social", _("Social")
+    COMMUNITY = "community", _("Community")
+    PSYCHOSOCIAL = "psychosocial", _("Psychosocial")
+
+
+class ConcernCategory(TranslatableMixin, index.Indexed, models.Model):
+    """What a concern is about — a risk, or an asset that makes residents safer.
+
+    A translatable snippet: each language has its own row, tied by `translation_key`. Concerns are
+    always counted by that key, so "Poor lighting" and "Alumbrado deficiente" are one category.
+    Sensitive categories (domestic violence, violence against children) are never shown as points.
+    """
+
+    class Kind(models.TextChoices):
+        RISK = "risk", _("Risk (something that makes people feel unsafe)")
+        ASSET = "asset", _("Asset (a place or service that makes people safer)")
+
+    class Icon(models.TextChoices):
+        LIGHT = "light", _("Light")
+        BUILDING = "building", _("Building")
+        BROOM = "broom", _("Maintenance")
+        PATH = "path", _("Path")
+        PERSON = "person", _("Person")
+        WALLET = "wallet", _("Wallet")
+        PILL = "pill", _("Drugs")
+        BOTTLE = "bottle", _("Alcohol")
+        GROUP = "group", _("Group")
+        CAR = "car", _("Traffic")
+        BADGE = "badge", _("Police")
+        HOME = "home", _("Home")
+        CHILD = "child", _("Child")
+        HOUSE_HEART = "house-heart", _("Community centre")
+        SHOP = "shop", _("Shop")
+        SCHOOL = "school", _("School")
+        BALL = "ball", _("Sports")
+        HEALTH = "health", _("Health")
+        PIN = "pin", _("Other")
+
+    code = models.SlugField(
+        _("code"),
+        max_length=60,
+        help_text=_("Stable identifier shared by every translation, e.g. poor-lighting."),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    icon = models.CharField(_("icon"), max_length=20, choices=Icon.choices, default=Icon.PIN)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.RISK)
+    prevention_type = models.CharField(
+        _("prevention type"), max_length=20, choices=PreventionType.choices
+    )
+    sensitive = models.BooleanField(
+        _("sensitive"),
+        default=False,
+        help_text=_(
+            "Domestic, sexual and gender-based violence or anything involving a child: never shown "
+            "as a point, only as area totals of at least 5."
+        ),
+    )
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("description"),
+        FieldPanel("code"),
+        FieldPanel("kind"),
+        FieldPanel("prevention_type"),
+        FieldPanel("icon"),
+        FieldPanel("sensitive"),
+        FieldPanel("sort_order"),
+    ]
+    translatable_fields = [
+        TranslatableField("name"),
+        TranslatableField("description"),
+        SynchronizedField("code"),
+        SynchronizedField("icon"),
+        SynchronizedField("kind"),
+        SynchronizedField("prevention_type"),
+        SynchronizedField("sensitive"),
+        SynchronizedField("sort_order"),
+    ]
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta(TranslatableMixin.Meta):
+        verbose_name = _("concern category")
+        verbose_name_plural = _("concern categories")
+        ordering = ["sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "locale"], name="unique_category_code_locale")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+def new_reference() -> str:
+    """A short code a resident can keep and read over the phone: no 0/O or 1/I confusion."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    body = "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"{body[:4]}-{body[4:]}"
+
+
+def concern_photo_path(instance, filename):
+    # The name carries no resident data: a random UUID in a month folder.
+    return f"concerns/{instance.submitted_at:%Y/%m}/{uuid.uuid4().hex}.jpg"
+
+
+class Concern(models.Model):
+    """Something a resident reported: what, where, when, who is affected.
+
+    Privacy rules live in the fields themselves: no IP address or user agent is stored; the exact
+    point is kept for analysis but the public only ever sees `public_point`, snapped to the public
+    grid at write time (`cell_x`, `cell_y` are that grid's integer indices, used for aggregation).
+    A concern belongs to its consultation and category by *translation key*, whichever language
+    version the resident saw.
+    """
+
+    class TimeBand(models.TextChoices):
+        MORNING = "morning", _("Morning (6–12 h)")
+        AFTERNOON = "afternoon", _("Afternoon (12–18 h)")
+        EVENING = "evening", _("Evening (18–22 h)")
+        NIGHT = "night", _("Night (22–6 h)")
+        ANY = "any", _("At any time")
+
+    class DayType(models.TextChoices):
+        WEEKDAY = "weekday", _("Weekdays")
+        WEEKEND = "weekend", _("Weekends")
+        BOTH = "both", _("Every day")
+
+    class Frequency(models.TextChoices):
+        ONCE = "once", _("It happened once")
+        SOMETIMES = "sometimes", _("Sometimes")
+        OFTEN = "often", _("Often")
+        ALWAYS = "always", _("All the time")
+
+    class Affected(models.TextChoices):
+        EVERYONE = "everyone", _("Everyone")
+        WOMEN = "women", _("Women and girls")
+        CHILDREN = "children", _("Children")
+        YOUTH = "youth", _("Young people")
+        OLDER = "older", _("Older people")
+        DISABLED = "disabled", _("People with disabilities")
+        LGBTI = "lgbti", _("LGBTI people")
+        MIGRANTS = "migrants", _("Migrants")
+        ME = "me", _("Me")
+
+    class Gender(models.TextChoices):
+        WOMAN = "woman", _("Woman")
+        MAN = "man", _("Man")
+        NON_BINARY = "non-binary", _("Non-binary")
+        OTHER = "other", _("I describe myself another way")
+        UNSAID = "unsaid", _("Prefer not to say")
+
+    class Source(models.TextChoices):
+        ONLINE = "online", _("Online, by the resident")
+        FACILITATOR = "facilitator", _("By a facilitator on a resident's behalf")
+        PAPER = "paper", _("From a paper form")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting moderation")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        HIDDEN = "hidden", _("Hidden")
+
+    # Whose consultation and which category — by row (what was shown) and by key (what counts).
+    consultation = models.ForeignKey(
+        "diagnosis.ConsultationPage",
+        verbose_name=_("consultation"),
+        on_delete=models.PROTECT,
+        related_name="concerns",
+    )
+    consultation_key = models.UUIDField(db_index=True, editable=False)
+    category = models.ForeignKey(
+        ConcernCategory, verbose_name=_("category"), on_delete=models.PROTECT
+    )
+    category_key = models.UUIDField(editable=False)
+    description = models.TextField(_("what happens"), max_length=2000, blank=True)
+
+    # Where.
+    point = models.PointField(_("exact point"), srid=4326, null=True, blank=True)
+    area = models.ForeignKey(
+        "maps.Area",
+        verbose_name=_("area"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="concerns",
+    )
+    place_description = models.CharField(_("place"), max_length=300, blank=True)
+    public_point = models.PointField(_("public location"), srid=4326, null=True, blank=True)
+    cell_x = models.IntegerField(null=True, blank=True, editable=False)
+    cell_y = models.IntegerField(null=True, blank=True, editable=False)
+
+    # When and who.
+    time_band = models.CharField(_("when"), max_length=12, choices=TimeBand.choices, blank=True)
+    day_type = models.CharField(_("which days"), max_length=10, choices=DayType.choices, blank=True)
+    frequency = models.CharField(
+        _("how often"), max_length=10, choices=Frequency.choices, blank=True
+    )
+    affected = models.JSONField(_("who is affected"), default=list, blank=True)
+    gender = models.CharField(_("gender"), max_length=12, choices=Gender.choices, blank=True)
+    gender_description = models.CharField(_("gender, in your words"), max_length=60, blank=True)
+    age_band = models.CharField(
+        _("age"),
+        max_length=10,
+        choices=[*AgeBand.choices, ("unsaid", _("Prefer not to say"))],
+        blank=True,
+    )
+
+    photo = models.ImageField(_("photo"), upload_to=concern_photo_path, null=True, blank=True)
+    photo_thumbnail = models.ImageField(upload_to="concerns/thumbs/", null=True, blank=True)
+
+    # Provenance.
+    source = models.CharField(
+        _("source"), max_length=12, choices=Source.choices, default=Source.ONLINE
+    )
+    language = models.CharField(_("language"), max_length=10)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reference = models.CharField(
+        _("reference code"), max_length=9, unique=True, default=new_reference, editable=False
+    )
+    idempotency_key = models.UUIDField(unique=True, editable=False)
+    submitted_at = models.DateTimeField(_("submitted"), db_index=True)
+
+    # Moderation.
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    moderation_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    moderated_at = models.DateTimeField(_("moderated"), null=True, blank=True)
+
+    # Post-submit work (thumbnail, notify moderators). Null until done: the sweep retries rows the
+    # broker never delivered, and the task claims a row atomically so nothing is done twice.
+    processed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("concern")
+        verbose_name_plural = _("concerns")
+        ordering = ["-submitted_at"]
+        permissions = [("moderate_concern", _("Can moderate concerns"))]
+        indexes = [
+            models.Index(
+                fields=["consultation_key", "status", "cell_x", "cell_y"],
+                name="concern_public_cells",
+            ),
+            models.Index(fields=["status", "submitted_at"], name="concern_queue"),
+            models.Index(fields=["processed_at", "submitted_at"], name="concern_unprocessed"),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+
+# Wagtail page types live in pages.py; Django discovers models through this module.
+from .pages import ConsultationPage  # noqa: E402
+
+__all__ = ["Concern", "ConcernCategory", "ConsultationPage", "PreventionType"]

@@ -1,0 +1,1 @@
+"""HTML views of a consultation (served through ConsultationPage routes)."""

@@ -1,0 +1,168 @@
+"""Shared fixtures: real Chapinero (Bogotá) boundaries, a published consultation, categories.
+
+Everything is built through the same services the site uses, so fixtures obey the data rules.
+"""
+
+import io
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+from wagtail.models import Locale, Page, Site
+
+from cms.models import HomePage
+from diagnosis.models import ConcernCategory, ConsultationPage
+from diagnosis.services import concern_submit
+from maps.models import Area
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPINERO = ROOT / "maps" / "data" / "bogota" / "chapinero_barrios.geojson"
+# Three neighbouring barrios of Chapinero used across the suite.
+BARRIO_CODES = ("008308", "008313", "007401")  # El Chico, Lago Gaitán, Polo Club
+# A point inside El Chico (checked against the real boundary in tests/maps).
+EL_CHICO_POINT = (-74.0512, 4.6735)
+OUTSIDE_POINT = (-74.2, 4.5)  # far south-west of Chapinero
+
+
+@pytest.fixture
+def barrios(db):
+    features = json.loads(CHAPINERO.read_text(encoding="utf-8"))["features"]
+    areas = []
+    for feature in features:
+        code = feature["properties"]["SCACODIGO"]
+        if code not in BARRIO_CODES:
+            continue
+        geometry = GEOSGeometry(json.dumps(feature["geometry"]), srid=4326)
+        if geometry.geom_type == "Polygon":
+            geometry = MultiPolygon(geometry, srid=4326)
+        areas.append(
+            Area.objects.create(
+                name=feature["properties"]["SCANOMBRE"].title(),
+                code=code,
+                level=Area.Level.NEIGHBOURHOOD,
+                geometry=geometry,
+                source="IDECA",
+            )
+        )
+    return sorted(areas, key=lambda a: BARRIO_CODES.index(a.code))
+
+
+@pytest.fixture
+def locales(db):
+    return {
+        code: Locale.objects.get_or_create(language_code=code)[0]
+        for code in ("es", "en", "fr", "pt")
+    }
+
+
+@pytest.fixture
+def home(db, locales):
+    """The Spanish home page as the site root (replacing Wagtail's welcome page)."""
+    root = Page.get_first_root_node()
+    site = Site.objects.get(is_default_site=True)
+    existing = HomePage.objects.filter(locale=locales["es"]).first()
+    if existing:
+        return existing
+    home = root.add_child(instance=HomePage(title="Convive", slug="inicio", locale=locales["es"]))
+    old_root = site.root_page
+    site.root_page = home
+    site.save()
+    if old_root.pk != home.pk and not isinstance(old_root.specific, HomePage):
+        old_root.delete()
+    return home
+
+
+def make_category(locales, code, name, *, kind="risk", sensitive=False, prevention="situational"):
+    return ConcernCategory.objects.create(
+        locale=locales["es"],
+        code=code,
+        name=name,
+        kind=kind,
+        sensitive=sensitive,
+        prevention_type=prevention,
+    )
+
+
+@pytest.fixture
+def categories(locales):
+    return {
+        "lighting": make_category(locales, "poor-lighting", "Alumbrado deficiente"),
+        "harassment": make_category(
+            locales, "street-harassment", "Acoso callejero", prevention="social"
+        ),
+        "domestic": make_category(
+            locales,
+            "domestic-violence",
+            "Violencia intrafamiliar",
+            sensitive=True,
+            prevention="psychosocial",
+        ),
+        "centre": make_category(
+            locales, "community-centre", "Centro comunitario", kind="asset", prevention="community"
+        ),
+    }
+
+
+@pytest.fixture
+def consultation(home, barrios, categories):
+    page = ConsultationPage(
+        title="Chapinero se cuida",
+        slug="chapinero",
+        phase=ConsultationPage.Phase.LISTENING,
+    )
+    home.add_child(instance=page)
+    page.areas.set(barrios)
+    page.categories.set(categories.values())
+    page.save_revision().publish()
+    page.refresh_from_db()
+    return page
+
+
+@pytest.fixture
+def submit(consultation, categories):
+    """Submit a concern through the real service; keyword arguments override the defaults."""
+
+    def _submit(**overrides):
+        kwargs = {
+            "consultation": consultation,
+            "category": categories["lighting"],
+            "idempotency_key": uuid.uuid4(),
+            "language": "es",
+            "description": "La calle está muy oscura de noche.",
+            "point": Point(*EL_CHICO_POINT, srid=4326),
+        }
+        kwargs.update(overrides)
+        return concern_submit(**kwargs).concern
+
+    return _submit
+
+
+def jpeg_bytes(size=(640, 480), *, exif=None, colour=(200, 120, 40)) -> bytes:
+    image = Image.new("RGB", size, colour)
+    buffer = io.BytesIO()
+    if exif is not None:
+        image.save(buffer, "JPEG", exif=exif)
+    else:
+        image.save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def gps_exif() -> bytes:
+    """EXIF with a GPS position (Bogotá) and a camera serial, as a phone would write."""
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0xA431] = "SERIAL-1234"  # BodySerialNumber
+    gps = {1: "N", 2: (4.0, 40.0, 8.0), 3: "W", 4: (74.0, 2.0, 48.0)}
+    exif[0x8825] = gps
+    return exif.tobytes()
+
+
+@pytest.fixture
+def photo_with_gps():
+    return SimpleUploadedFile(
+        "IMG_0001.jpg", jpeg_bytes(exif=gps_exif()), content_type="image/jpeg"
+    )
