@@ -16,3 +16,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# WhiteNoise warns when STATIC_ROOT does not exist; tests serve static files through the finders.
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="convive-test-static-"))
+WHITENOISE_USE_FINDERS = True
