@@ -76,6 +76,13 @@ class ConsultationPage(RoutablePageMixin, Page):
         verbose_name = _("consultation")
         verbose_name_plural = _("consultations")
 
+    def get_context(self, request, *args, **kwargs):
+        from .api import consultation_page_context
+
+        context = super().get_context(request, *args, **kwargs)
+        context.update(consultation_page_context(request=request, page=self))
+        return context
+
     @property
     def accepts_concerns(self) -> bool:
         """Residents can report while the consultation is listening and inside its dates."""
@@ -87,6 +94,8 @@ class ConsultationPage(RoutablePageMixin, Page):
         return not (self.closes_at and now > self.closes_at)
 
     # --- Routes: thin wrappers; the work is in diagnosis.views (HTML) and diagnosis.api (data). ---
+    # Wagtail only serves paths of words ending in "/", hence map/features/ rather than a .geojson
+    # suffix; the responses say application/geo+json.
 
     @path("report/", name="concern_form")
     def concern_form_route(self, request):
@@ -100,13 +109,13 @@ class ConsultationPage(RoutablePageMixin, Page):
 
         return concern_success(request, self)
 
-    @path("map/features.geojson", name="map_features")
+    @path("map/features/", name="map_features")
     def map_features_route(self, request):
         from .api import public_map_features
 
         return public_map_features(request, self)
 
-    @path("map/areas.geojson", name="map_areas")
+    @path("map/areas/", name="map_areas")
     def map_areas_route(self, request):
         from .api import public_map_areas
 

@@ -228,6 +228,9 @@ CONVIVE_PHOTO_MAX_PIXELS = 40_000_000
 # Submissions per client per window; the client is a keyed hash of its address, never stored raw.
 CONVIVE_RATE_LIMIT = os.environ.get("CONVIVE_RATE_LIMIT", "20/3600")
 CONVIVE_RATE_LIMIT_ENABLED = env_bool("CONVIVE_RATE_LIMIT_ENABLED", True)
+# Behind a reverse proxy, the request header carrying the client address (e.g. X-Forwarded-For).
+# Empty: use REMOTE_ADDR. Only set it when the proxy overwrites the header.
+CONVIVE_TRUSTED_PROXY_HEADER = os.environ.get("CONVIVE_TRUSTED_PROXY_HEADER", "")
 CONVIVE_MODERATOR_EMAILS = env_list("CONVIVE_MODERATOR_EMAILS")
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
