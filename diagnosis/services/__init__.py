@@ -11,3 +11,15 @@ __all__ = [
     "concern_submit",
     "concern_sweep_pending",
 ]
+
+from .groups import FACILITATORS, MODERATORS, groups_ensure
+from .moderation import ModerationRefused, concern_moderate, concern_moderate_bulk
+
+__all__ += [
+    "FACILITATORS",
+    "MODERATORS",
+    "ModerationRefused",
+    "concern_moderate",
+    "concern_moderate_bulk",
+    "groups_ensure",
+]

@@ -22,10 +22,10 @@ from django.utils.translation import override
 from PIL import Image
 
 from ..models import Concern
+from .groups import MODERATORS
 
 logger = logging.getLogger("convive.processing")
 
-MODERATORS_GROUP = "Moderators"
 THUMBNAIL_SIZE = (480, 480)
 
 
@@ -35,8 +35,15 @@ def concern_enqueue_processing(*, concern_id: int) -> bool:
 
     try:
         concern_process_task.apply_async(args=[concern_id], retry=False)
-    except Exception:  # a dead broker raises transport-specific errors; the sweep will retry
-        logger.warning("Broker unavailable; concern %s left for the sweep", concern_id)
+    except Exception as error:
+        # A dead broker raises transport-specific errors (and with no broker configured the task
+        # runs here, so its own errors land here too). Either way the row stays unprocessed and
+        # the sweep asks again; the resident's submission has already succeeded.
+        logger.warning(
+            "Could not request processing of concern %s (%s); left for the sweep",
+            concern_id,
+            error,
+        )
         return False
     return True
 
@@ -86,9 +93,7 @@ def _make_thumbnail(concern: Concern) -> None:
 
 def _notify_moderators(concern: Concern) -> None:
     users = (
-        get_user_model()
-        .objects.filter(groups__name=MODERATORS_GROUP, is_active=True)
-        .exclude(email="")
+        get_user_model().objects.filter(groups__name=MODERATORS, is_active=True).exclude(email="")
     )
     recipients = sorted({u.email for u in users} | set(settings.CONVIVE_MODERATOR_EMAILS))
     if not recipients:
