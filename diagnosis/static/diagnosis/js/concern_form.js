@@ -84,6 +84,8 @@
     }
 
     var map = L.map("concern-map", { keyboard: true, zoomControl: true, tap: true });
+    // Exposed for end-to-end tests and for people debugging the page; not an API.
+    block.leafletMap = map;
     map.attributionControl.setPrefix(false);
     var bounds = (block.dataset.bounds || "").split(",").map(Number);
     if (bounds.length === 4 && bounds.every(isFinite)) {

@@ -44,6 +44,8 @@
     maxZoom: 19,
     zoomSnap: 1,
   });
+  // Exposed for end-to-end tests and for people debugging the page; not an API.
+  canvas.leafletMap = map;
   if (config.extent) {
     var e = config.extent; // [west, south, east, north]
     map.fitBounds([[e[1], e[0]], [e[3], e[2]]], { padding: [12, 12] });
