@@ -14,6 +14,8 @@ endif
 
 .PHONY: demo test system-deps venv messages lint format lock serve clean bench-data
 
+demo: export WAGTAILADMIN_BASE_URL ?= http://$(HOST):$(PORT)
+
 ## demo: install what is missing, build the demo data and serve it on http://127.0.0.1:8000
 demo: system-deps venv messages
 	$(PY) manage.py migrate --noinput

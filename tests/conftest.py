@@ -9,8 +9,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from PIL import Image
 from wagtail.models import Locale, Page, Site
 
@@ -26,6 +28,17 @@ BARRIO_CODES = ("008308", "008313", "007401")  # El Chico, Lago Gaitán, Polo Cl
 # A point inside El Chico (checked against the real boundary in tests/maps).
 EL_CHICO_POINT = (-74.0512, 4.6735)
 OUTSIDE_POINT = (-74.2, 4.5)  # far south-west of Chapinero
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Start every test in the site's default language (es).
+
+    Django's LocaleMiddleware activates a request's language in the thread and never resets it, so
+    without this a test-client request in one test would change the language of the next.
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 @pytest.fixture

@@ -1,0 +1,760 @@
+"""Build the demo site: real Chapinero (Bogotá) boundaries, a listening consultation in Spanish and
+English, a few hundred realistic concerns in moderation, and accounts to log in with.
+
+    manage.py load_demo [--concerns 300] [--reset] [--password SECRET]
+
+Idempotent: a second run leaves the one demo as it is (use --reset to rebuild it) and only resets
+the demo accounts' passwords, so the credentials printed at the end are always true. Concerns go
+through `concern_submit` and moderation through the moderation service, like a resident's and a
+moderator's would, so the demo obeys the same data rules as real use. See docs/demo.md.
+"""
+
+import io
+import random
+import secrets
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.gis.geos import Point
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+from wagtail.models import Locale, ReferenceIndex, Site
+from wagtail.signal_handlers import disable_reference_index_auto_update
+
+from cms.models import HomePage
+from diagnosis.models import Concern, ConcernCategory, ConsultationPage
+from diagnosis.services import concern_submit
+from diagnosis.taxonomy import categories_seed
+from maps.models import Area
+
+DATA = Path(settings.BASE_DIR) / "maps" / "data" / "bogota"
+SOURCE = "Bogotá open data / IDECA (Infraestructura de Datos Espaciales de Bogotá)"
+LICENCE = "Official open data of Bogotá D.C. — credit: «Límites: IDECA – Bogotá D.C.»"
+DISTRICT_PREFIX = "BOG-LOC-"
+CHAPINERO_CODE = f"{DISTRICT_PREFIX}02"
+SLUG_ES = "chapinero"
+SLUG_EN = "chapinero-cares"
+SEED = 7
+
+INTRO_ES = (
+    "<p>¿Qué te hace sentir inseguro o insegura en Chapinero, y qué lugares te hacen sentir "
+    "protegido? Cuéntanos en menos de dos minutos, sin registrarte: marca el lugar en el mapa o "
+    "descríbelo, y dinos cuándo pasa y a quién afecta.</p>"
+    "<p>Con lo que cuenten vecinas y vecinos, la alcaldía local y las organizaciones del barrio "
+    "harán un diagnóstico participativo. Luego priorizaremos juntos los problemas y publicaremos "
+    "los compromisos y su avance.</p>"
+)
+INTRO_EN = (
+    "<p>What makes you feel unsafe in Chapinero, and which places make you feel safe? Tell us in "
+    "under two minutes, without signing up: mark the place on the map or describe it, and say when "
+    "it happens and who it affects.</p>"
+    "<p>From what residents tell us, the local government and neighbourhood organisations will "
+    "build a participatory diagnosis. Then we will prioritise the problems together and publish "
+    "the commitments and their progress.</p>"
+)
+PRIVACY_ES = (
+    "<p>Esta es una consulta de demostración de Convive. No necesitas cuenta y no guardamos tu "
+    "dirección IP. El punto exacto que marques solo lo ve el equipo que analiza los datos; en el "
+    "mapa público aparece aproximado en una cuadrícula, y los temas sensibles (violencia "
+    "intrafamiliar o contra niñas, niños y adolescentes) nunca se muestran como puntos. Todo lo "
+    "que se publica pasa antes por moderación. Si estás en peligro, llama a la Línea 123.</p>"
+)
+PRIVACY_EN = (
+    "<p>This is a Convive demonstration consultation. You need no account and we do not store "
+    "your IP address. Only the team analysing the data sees the exact point you mark; the public "
+    "map shows it approximately, on a grid, and sensitive topics (domestic violence, violence "
+    "against children) are never shown as points. Everything published is moderated first. If "
+    "you are in danger, call 123.</p>"
+)
+
+# Short, realistic reports per category: what residents of a Latin-American city typically write.
+DESCRIPTIONS = {
+    "poor-lighting": (
+        (
+            "El parque queda totalmente oscuro después de las 6 de la tarde.",
+            "Hay dos postes de luz dañados hace meses en esta cuadra.",
+            "El paradero del bus no tiene luz y da miedo esperar de noche.",
+            "Los árboles tapan las luminarias y la acera queda en penumbra.",
+            "La escalera que sube a la carrera está sin iluminación.",
+        ),
+        (
+            "The park is completely dark after 6 pm.",
+            "Two street lights on this block have been broken for months.",
+            "The bus stop has no light and waiting there at night is scary.",
+            "Trees cover the street lights and the pavement is in shadow.",
+            "The stairs up to the main road have no lighting at all.",
+        ),
+    ),
+    "abandoned-places": (
+        (
+            "Hay un lote baldío con el cerramiento roto donde se mete gente.",
+            "La casa abandonada de la esquina la usan para consumir.",
+            "Una obra parada hace años, llena de basura y sin vigilancia.",
+            "El local cerrado tiene la entrada cubierta y alguien puede esconderse ahí.",
+            "Bodega abandonada; de noche se ven personas entrando.",
+        ),
+        (
+            "An empty lot with a broken fence where people get in.",
+            "The abandoned house on the corner is used for drug use.",
+            "A building site stopped years ago, full of rubbish and unguarded.",
+            "The closed shop has a covered doorway where someone could hide.",
+            "Abandoned warehouse; at night you see people going in.",
+        ),
+    ),
+    "poor-maintenance": (
+        (
+            "Basura acumulada en la esquina y el andén levantado.",
+            "El pasto del parque está altísimo y no se ve nada.",
+            "Grafitis y vidrios rotos en el puente peatonal.",
+            "Las canecas están rotas y la basura queda regada toda la semana.",
+            "Huecos en el andén; las personas mayores se caen.",
+        ),
+        (
+            "Rubbish piling up on the corner and a broken pavement.",
+            "The grass in the park is so tall you can't see anything.",
+            "Graffiti and broken glass on the footbridge.",
+            "The bins are broken and rubbish lies around all week.",
+            "Potholes in the pavement; older people fall over.",
+        ),
+    ),
+    "unsafe-paths": (
+        (
+            "El sendero de la quebrada es solitario y no tiene salida.",
+            "Pasaje estrecho entre dos muros, nadie ve lo que pasa adentro.",
+            "El camino a la universidad por los cerros queda desolado.",
+            "Debajo del puente no hay nadie que pueda ayudar si pasa algo.",
+            "La escalera entre las dos calles es larga y sin visibilidad.",
+        ),
+        (
+            "The path along the stream is lonely and has no way out.",
+            "A narrow passage between two walls; nobody sees what happens inside.",
+            "The way to the university across the hills is deserted.",
+            "Under the bridge there is nobody to help if something happens.",
+            "The long stairway between the two streets has no visibility.",
+        ),
+    ),
+    "street-harassment": (
+        (
+            "Los hombres que se parquean en la esquina les gritan cosas a las mujeres.",
+            "Me siguieron desde la estación hasta la casa.",
+            "En la fila del bus hay hombres que se pegan a las mujeres.",
+            "Mis hijas no quieren pasar por aquí por los comentarios.",
+            "Un conductor se detiene a decir groserías a las estudiantes.",
+        ),
+        (
+            "Men hanging out on the corner shout things at women.",
+            "I was followed from the station all the way home.",
+            "In the bus queue some men press up against women.",
+            "My daughters won't walk past here because of the comments.",
+            "A driver stops to say obscene things to the students.",
+        ),
+    ),
+    "robbery-theft": (
+        (
+            "Roban celulares a la salida del transporte público.",
+            "Dos personas en moto atracan a quienes caminan solos.",
+            "Se robaron varias bicicletas de este parqueadero.",
+            "Entraron a robar a dos apartamentos del edificio este mes.",
+            "Raponean bolsos en el semáforo cuando los carros paran.",
+        ),
+        (
+            "Phones get snatched at the exit of the bus station.",
+            "Two people on a motorbike rob anyone walking alone.",
+            "Several bicycles were stolen from this parking area.",
+            "Two flats in the building were burgled this month.",
+            "Bags are snatched at the traffic light when cars stop.",
+        ),
+    ),
+    "drug-selling": (
+        (
+            "Venden droga en la esquina del parque a toda hora.",
+            "Hay un punto de venta cerca del colegio.",
+            "Mucho movimiento de motos que paran un momento y se van.",
+            "Los niños ven cómo venden en la cancha.",
+            "Desde que abrió ese expendio la cuadra cambió.",
+        ),
+        (
+            "Drugs are sold on the corner of the park at all hours.",
+            "There is a selling point near the school.",
+            "Lots of motorbikes that stop for a moment and leave.",
+            "Children watch the dealing at the sports ground.",
+            "Since that selling point opened the block has changed.",
+        ),
+    ),
+    "alcohol-violence": (
+        (
+            "Los fines de semana hay riñas a la salida de los bares.",
+            "La licorera vende hasta la madrugada y la gente toma en la calle.",
+            "Peleas y botellas rotas en la zona rosa los viernes.",
+            "Hombres borrachos molestan a quienes pasan.",
+            "El ruido y las peleas no dejan dormir y da miedo salir.",
+        ),
+        (
+            "At weekends there are fights outside the bars.",
+            "The liquor store sells until dawn and people drink in the street.",
+            "Fights and broken bottles in the nightlife area on Fridays.",
+            "Drunk men bother people walking by.",
+            "The noise and fights keep us awake and make it scary to go out.",
+        ),
+    ),
+    "gangs": (
+        (
+            "Un grupo de muchachos cobra por dejar pasar por el parque.",
+            "Hay enfrentamientos entre grupos de dos barrios.",
+            "Intimidan a los vecinos que se quejan.",
+            "Se reúnen en la cancha y no dejan jugar a nadie más.",
+            "Los jóvenes del grupo reclutan a niños del sector.",
+        ),
+        (
+            "A group of young men charges people to cross the park.",
+            "Groups from two neighbourhoods clash with each other.",
+            "They intimidate neighbours who complain.",
+            "They take over the pitch and don't let anyone else play.",
+            "The group recruits children from the area.",
+        ),
+    ),
+    "youth-without-opportunities": (
+        (
+            "Los jóvenes no tienen dónde ir después del colegio.",
+            "No hay cursos ni empleo para los muchachos del barrio.",
+            "Cerraron la casa de la juventud y no hay nada a cambio.",
+            "Muchos jóvenes dejaron de estudiar y pasan el día en la calle.",
+            "Faltan actividades culturales y deportivas gratuitas.",
+        ),
+        (
+            "Young people have nowhere to go after school.",
+            "No courses and no jobs for the neighbourhood's young people.",
+            "The youth centre closed and nothing replaced it.",
+            "Many young people dropped out and spend the day on the street.",
+            "There are no free cultural or sports activities.",
+        ),
+    ),
+    "traffic-danger": (
+        (
+            "Los carros bajan a toda velocidad y no hay paso peatonal.",
+            "Las motos se suben al andén para evitar el trancón.",
+            "No hay semáforo en el cruce de la salida del colegio.",
+            "Los buses no respetan la cebra.",
+            "Cruzar la avenida con niños es muy peligroso.",
+        ),
+        (
+            "Cars come down at full speed and there is no crossing.",
+            "Motorbikes ride on the pavement to avoid the traffic jam.",
+            "There is no traffic light at the crossing by the school gate.",
+            "Buses don't stop at the zebra crossing.",
+            "Crossing the avenue with children is very dangerous.",
+        ),
+    ),
+    "police-conduct": (
+        (
+            "Llamamos al cuadrante y nunca llega.",
+            "Los policías tratan mal a los jóvenes que están en el parque.",
+            "No hay presencia policial de noche en esta zona.",
+            "Piden papeles solo a los migrantes.",
+            "Cuando uno denuncia no pasa nada.",
+        ),
+        (
+            "We call the local patrol and it never comes.",
+            "The police treat young people in the park badly.",
+            "There is no police presence here at night.",
+            "They ask only migrants for their papers.",
+            "When you report something, nothing happens.",
+        ),
+    ),
+    "domestic-violence": (
+        (
+            "Se escuchan gritos y golpes en una casa de la cuadra casi todas las noches.",
+            "Una vecina tiene miedo de su pareja y no sabe a dónde acudir.",
+            "Las mujeres del sector no conocen las rutas de atención.",
+            "Hay mucha violencia en los hogares y nadie se mete.",
+            "Falta un lugar cerca donde orienten a las mujeres.",
+        ),
+        (
+            "You hear shouting and blows from a house on the block almost every night.",
+            "A neighbour is afraid of her partner and doesn't know where to go.",
+            "Women here don't know where to get help.",
+            "There is a lot of violence at home and nobody steps in.",
+            "There is no place nearby that advises women.",
+        ),
+    ),
+    "violence-against-children": (
+        (
+            "Se ven niños solos en la calle hasta muy tarde.",
+            "Niños del sector trabajan en los semáforos.",
+            "A la salida del colegio hay adultos que se acercan a los niños.",
+            "Se escucha que castigan muy fuerte a unos niños.",
+            "Falta información sobre cómo denunciar el maltrato infantil.",
+        ),
+        (
+            "Children are seen alone in the street until very late.",
+            "Local children work at the traffic lights.",
+            "Adults approach children at the school gate.",
+            "You can hear some children being punished very harshly.",
+            "People don't know how to report child abuse.",
+        ),
+    ),
+    "community-centre": (
+        (
+            "El salón comunal está abierto en las tardes y hay actividades.",
+            "La biblioteca del barrio es un lugar tranquilo para los niños.",
+            "En la casa de la cultura hay talleres gratis para jóvenes.",
+            "La junta de acción comunal se reúne aquí cada mes.",
+            "Aquí organizan ollas comunitarias y todo el mundo se conoce.",
+        ),
+        (
+            "The community hall is open in the afternoons and has activities.",
+            "The neighbourhood library is a calm place for children.",
+            "The cultural centre runs free workshops for young people.",
+            "The residents' association meets here every month.",
+            "Community meals are organised here and everyone knows each other.",
+        ),
+    ),
+    "well-lit-route": (
+        (
+            "Prefiero bajar por esta calle: tiene luz y locales abiertos.",
+            "La ciclorruta está bien iluminada y siempre hay gente.",
+            "Este es el camino que usamos para volver de noche.",
+            "Desde que cambiaron las luminarias se siente más seguro.",
+            "Ruta iluminada hasta la estación, con vigilancia.",
+        ),
+        (
+            "I prefer to walk down this street: it is lit and shops are open.",
+            "The cycle lane is well lit and there are always people.",
+            "This is the way we use to come home at night.",
+            "It feels safer since the street lights were replaced.",
+            "A lit route to the station, with security guards.",
+        ),
+    ),
+    "safe-place": (
+        (
+            "En esta tienda el señor siempre ayuda si alguien lo necesita.",
+            "La droguería abre hasta tarde y uno puede esperar adentro.",
+            "Panadería donde las mujeres pueden pedir ayuda.",
+            "El portero del edificio está pendiente de la calle.",
+            "Este café es un punto seguro para esperar el taxi.",
+        ),
+        (
+            "The shopkeeper here always helps if someone needs it.",
+            "The pharmacy is open late and you can wait inside.",
+            "A bakery where women can ask for help.",
+            "The doorman of this building keeps an eye on the street.",
+            "This café is a safe place to wait for a taxi.",
+        ),
+    ),
+    "school": (
+        (
+            "El colegio abre la cancha los sábados para la comunidad.",
+            "Los profesores acompañan a los niños hasta el paradero.",
+            "En la escuela hay orientación para las familias.",
+            "El colegio tiene entornos escolares protectores.",
+            "Aquí hay jornada extendida con arte y deporte.",
+        ),
+        (
+            "The school opens its pitch to the community on Saturdays.",
+            "Teachers walk the children to the bus stop.",
+            "The school offers guidance to families.",
+            "The school has a safe-route programme around it.",
+            "There is an extended school day with art and sport.",
+        ),
+    ),
+    "sports-ground": (
+        (
+            "La cancha siempre tiene gente jugando hasta las 9 de la noche.",
+            "Hay escuela de fútbol gratuita para niñas y niños.",
+            "El parque tiene gimnasio al aire libre y es muy concurrido.",
+            "Los domingos hacen ciclovía y el barrio se llena de familias.",
+            "El polideportivo tiene entrenadores y buena luz.",
+        ),
+        (
+            "The pitch always has people playing until 9 pm.",
+            "There is a free football school for girls and boys.",
+            "The park has an outdoor gym and is always busy.",
+            "On Sundays the street is closed to cars and fills with families.",
+            "The sports centre has coaches and good lighting.",
+        ),
+    ),
+    "health-post": (
+        (
+            "En el centro de salud atienden y orientan a víctimas de violencia.",
+            "El puesto de salud tiene psicóloga los martes.",
+            "Aquí hacen jornadas de salud mental para jóvenes.",
+            "El CAMI atiende urgencias toda la noche.",
+            "Nos orientaron muy bien sobre las rutas de atención.",
+        ),
+        (
+            "The health centre treats and advises victims of violence.",
+            "The health post has a psychologist on Tuesdays.",
+            "They run mental health days for young people here.",
+            "The clinic takes emergencies all night.",
+            "They gave us good advice on where to get help.",
+        ),
+    ),
+}
+
+PLACES = (
+    ("El paradero de la Carrera Séptima", "The bus stop on Carrera Séptima"),
+    ("Bajo el puente peatonal de la Avenida Caracas", "Under the Avenida Caracas footbridge"),
+    ("La escalera que sube a la Circunvalar", "The stairs up to the Circunvalar"),
+    ("El parque detrás de la iglesia", "The park behind the church"),
+    ("La salida de la estación de TransMilenio", "The TransMilenio station exit"),
+    ("El sendero de la quebrada", "The path along the stream"),
+    ("La cuadra de los bares", "The block with the bars"),
+)
+
+NIGHT_HEAVY = {
+    "poor-lighting",
+    "street-harassment",
+    "unsafe-paths",
+    "alcohol-violence",
+    "drug-selling",
+    "gangs",
+    "abandoned-places",
+    "well-lit-route",
+}
+DAY_HEAVY = {"traffic-danger", "school", "health-post", "community-centre", "sports-ground"}
+AFFECTED = {
+    "street-harassment": (["women"], ["women", "lgbti"], ["me", "women"]),
+    "violence-against-children": (["children"], ["children", "youth"]),
+    "domestic-violence": (["women"], ["women", "children"]),
+    "youth-without-opportunities": (["youth"], ["youth", "children"]),
+    "gangs": (["youth"], ["everyone"], ["youth", "children"]),
+    "traffic-danger": (["everyone"], ["children", "older"], ["older", "disabled"]),
+    "police-conduct": (["youth"], ["migrants"], ["everyone"], ["me"]),
+}
+DEFAULT_AFFECTED = (["everyone"], ["women"], ["older"], ["me"], ["children"], [])
+REJECT_REASONS = (
+    "Incluye datos personales de otra persona.",
+    "Mensaje duplicado.",
+    "No trata sobre la seguridad del barrio.",
+)
+
+
+def _weighted(rng: random.Random, table: dict[str, int]) -> str:
+    return rng.choices(list(table), weights=list(table.values()))[0]
+
+
+class Command(BaseCommand):
+    help = "Build the Chapinero demo: boundaries, consultation (es/en), concerns and accounts."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--concerns", type=int, default=300, help="How many concerns.")
+        parser.add_argument("--reset", action="store_true", help="Delete and rebuild the demo.")
+        parser.add_argument(
+            "--password", help="Password for the demo accounts (default: a new random one)."
+        )
+
+    def handle(self, *args, **options):
+        self.verbosity = options["verbosity"]
+        count = options["concerns"]
+        if count < 0:
+            raise CommandError("--concerns must be zero or more.")
+        if not connection.in_atomic_block:
+            # A demo build is hundreds of small commits, and waiting for the disk on each one is
+            # most of the time. An interrupted build is simply rerun with --reset, so don't wait.
+            with connection.cursor() as cursor:
+                if connection.vendor == "sqlite":
+                    cursor.execute("PRAGMA synchronous = OFF")
+                elif connection.vendor == "postgresql":
+                    cursor.execute("SET synchronous_commit TO OFF")
+        home = self._home("es")
+        en_home = self._home("en")
+
+        barrios = self._areas(reset=options["reset"])
+        categories_seed()
+        users = self._users(password=options["password"])
+
+        existing = ConsultationPage.objects.child_of(home).filter(slug=SLUG_ES).first()
+        if existing is not None and options["reset"]:
+            self._delete(existing.specific)
+            existing = None
+        if existing is None:
+            page, en_page = self._consultation(home, en_home, barrios)
+            # Wagtail re-indexes a concern's references on every save (submit, processing,
+            # moderation); index each one once at the end instead.
+            with disable_reference_index_auto_update():
+                made = self._concerns(page, en_page, barrios, count, users["facilitadora"][0])
+                self._moderate(page, users["moderador"][0])
+            with transaction.atomic():
+                for concern in Concern.objects.filter(consultation_key=page.translation_key):
+                    ReferenceIndex.create_or_update_for_object(concern)
+            self.stdout.write(self.style.SUCCESS(f"Demo built: {made} concerns."))
+        else:
+            page = existing.specific
+            en_page = page.get_translations().filter(locale__language_code="en").first()
+            self.stdout.write("The demo already exists; use --reset to rebuild it.")
+        self._print(page, en_page, users)
+
+    # --- Pieces ---------------------------------------------------------------------------------
+
+    def _home(self, language: str) -> HomePage:
+        site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
+        root = site.root_page.specific if site else None
+        if not isinstance(root, HomePage):
+            raise CommandError("The site has no Convive home page: run `manage.py migrate` first.")
+        if language == root.locale.language_code:
+            return root
+        home = HomePage.objects.filter(
+            translation_key=root.translation_key, locale__language_code=language
+        ).first()
+        if home is None:
+            raise CommandError(f"The home page has no '{language}' translation: run migrate.")
+        return home
+
+    def _areas(self, *, reset: bool) -> list[Area]:
+        barrios = list(
+            Area.objects.filter(parent__code=CHAPINERO_CODE, level=Area.Level.NEIGHBOURHOOD)
+        )
+        if len(barrios) < 74 or reset:
+            quiet = io.StringIO() if self.verbosity < 2 else self.stdout
+            call_command(
+                "import_areas",
+                str(DATA / "localidades.geojson"),
+                "--name-field=LocNombre",
+                "--code-field=LocCodigo",
+                "--level=district",
+                f"--code-prefix={DISTRICT_PREFIX}",
+                f"--source={SOURCE}",
+                f"--licence={LICENCE}",
+                stdout=quiet,
+            )
+            call_command(
+                "import_areas",
+                str(DATA / "chapinero_barrios.geojson"),
+                "--name-field=SCANOMBRE",
+                "--code-field=SCACODIGO",
+                "--level=neighbourhood",
+                f"--parent={CHAPINERO_CODE}",
+                f"--source={SOURCE}",
+                f"--licence={LICENCE}",
+                stdout=quiet,
+            )
+            barrios = list(
+                Area.objects.filter(parent__code=CHAPINERO_CODE, level=Area.Level.NEIGHBOURHOOD)
+            )
+        if not barrios:
+            raise CommandError("No Chapinero barrios were imported; see the import output above.")
+        return sorted(barrios, key=lambda area: area.code)
+
+    def _users(self, *, password: str | None) -> dict[str, tuple]:
+        """The demo accounts, with fresh passwords every run so the printout is always true."""
+        try:
+            from diagnosis.services.groups import groups_ensure
+        except ImportError:
+            groups_ensure = None
+        if groups_ensure is not None:
+            groups_ensure()
+        for name in ("Facilitators", "Moderators"):
+            Group.objects.get_or_create(name=name)
+
+        User = get_user_model()
+        accounts = {
+            "admin": {"is_superuser": True, "is_staff": True, "group": None},
+            "facilitadora": {"is_superuser": False, "is_staff": False, "group": "Facilitators"},
+            "moderador": {"is_superuser": False, "is_staff": False, "group": "Moderators"},
+        }
+        result = {}
+        for username, spec in accounts.items():
+            user, _ = User.objects.get_or_create(username=username)
+            # No e-mail addresses: the demo must not send moderators a notice per concern.
+            user.email = ""
+            user.is_active = True
+            user.is_superuser = spec["is_superuser"]
+            user.is_staff = spec["is_staff"]
+            secret = password or secrets.token_urlsafe(9)
+            user.set_password(secret)
+            user.save()
+            if spec["group"]:
+                user.groups.add(Group.objects.get(name=spec["group"]))
+            result[username] = (user, secret)
+        return result
+
+    def _delete(self, page: ConsultationPage) -> None:
+        translations = list(page.get_translations(inclusive=True))
+        Concern.objects.filter(consultation_key=page.translation_key).delete()
+        for translation in translations:
+            translation.delete()
+
+    @transaction.atomic
+    def _consultation(self, home: HomePage, en_home: HomePage, barrios: list[Area]):
+        es, en = Locale.objects.get(language_code="es"), Locale.objects.get(language_code="en")
+        now = timezone.now()
+        page = ConsultationPage(
+            title="Chapinero se cuida",
+            slug=SLUG_ES,
+            locale=es,
+            intro=INTRO_ES,
+            privacy_notice=PRIVACY_ES,
+            phase=ConsultationPage.Phase.LISTENING,
+            opens_at=now,
+            closes_at=now + timedelta(days=60),
+        )
+        home.add_child(instance=page)
+        page.areas.set(barrios)
+        page.categories.set(ConcernCategory.objects.filter(locale=es))
+        page.save_revision().publish()
+
+        en_page = page.copy_for_translation(en)
+        en_page.title = en_page.draft_title = "Chapinero Cares"
+        en_page.slug = SLUG_EN
+        en_page.intro = INTRO_EN
+        en_page.privacy_notice = PRIVACY_EN
+        en_page.save()
+        en_page.areas.set(barrios)
+        en_page.categories.set(ConcernCategory.objects.filter(locale=en))
+        en_page.save_revision().publish()
+        page.refresh_from_db()
+        en_page.refresh_from_db()
+        if en_page.get_parent().pk != en_home.pk:
+            raise CommandError("The English consultation was not placed under the English home.")
+        return page, en_page
+
+    def _concerns(self, page, en_page, barrios, count, facilitator) -> int:
+        """Submit `count` concerns through the real service, reproducibly (random seed 7)."""
+        rng = random.Random(SEED)
+        categories = {
+            language: {
+                c.code: c for c in ConcernCategory.objects.filter(locale__language_code=language)
+            }
+            for language in ("es", "en")
+        }
+        codes = sorted(DESCRIPTIONS)
+        # Risks are reported more than assets; each category has a few barrios where it clusters,
+        # so the demo map and diagnosis show patterns rather than noise.
+        weights = [1 if categories["es"][code].kind == "asset" else 3 for code in codes]
+        hot = {code: set(rng.sample(range(len(barrios)), 4)) for code in codes}
+        prepared = [area.geometry.prepared for area in barrios]
+        extents = [area.geometry.extent for area in barrios]
+
+        made = 0
+        for _ in range(count):
+            code = rng.choices(codes, weights=weights)[0]
+            english = rng.random() < 0.1
+            language = "en" if english else "es"
+            consultation = en_page if english else page
+            index = rng.choices(
+                range(len(barrios)),
+                weights=[8 if i in hot[code] else 1 for i in range(len(barrios))],
+            )[0]
+            source = _weighted(rng, {"online": 92, "paper": 5, "facilitator": 3})
+            # Most residents drop a pin; some only pick their barrio or describe the place.
+            point = self._point_in(rng, prepared[index], extents[index])
+            roll = rng.random()
+            if point is not None and roll < 0.88:
+                where = {"point": point}
+            elif roll < 0.94:
+                where = {"area": barrios[index]}
+            else:
+                place = rng.choice(PLACES)
+                where = {"place_description": place[1] if english else place[0]}
+            gender = _weighted(
+                rng,
+                {"unsaid": 30, "": 10, "woman": 35, "man": 20, "non-binary": 3, "other": 2},
+            )
+            concern_submit(
+                consultation=consultation,
+                category=categories[language][code],
+                idempotency_key=uuid.UUID(int=rng.getrandbits(128), version=4),
+                language=language,
+                description=rng.choice(DESCRIPTIONS[code][1 if english else 0]),
+                time_band=self._time_band(rng, code),
+                day_type=_weighted(
+                    rng,
+                    {"weekend": 60, "both": 30, "weekday": 10}
+                    if code == "alcohol-violence"
+                    else {"weekday": 30, "weekend": 20, "both": 40, "": 10},
+                ),
+                frequency=_weighted(
+                    rng, {"once": 10, "sometimes": 35, "often": 35, "always": 15, "": 5}
+                ),
+                affected=list(rng.choice(AFFECTED.get(code, DEFAULT_AFFECTED))),
+                gender=gender,
+                gender_description=(
+                    ("gender-fluid" if english else "género fluido") if gender == "other" else ""
+                ),
+                age_band=_weighted(
+                    rng,
+                    {
+                        "unsaid": 30,
+                        "12-17": 6,
+                        "18-29": 20,
+                        "30-44": 20,
+                        "45-64": 15,
+                        "65+": 7,
+                        "": 2,
+                    },
+                ),
+                source=source,
+                entered_by=facilitator if source != "online" else None,
+                **where,
+            )
+            made += 1
+        return made
+
+    @staticmethod
+    def _point_in(rng: random.Random, prepared, extent) -> Point | None:
+        west, south, east, north = extent
+        for _ in range(60):
+            point = Point(rng.uniform(west, east), rng.uniform(south, north), srid=4326)
+            if prepared.contains(point):
+                return point
+        return None
+
+    @staticmethod
+    def _time_band(rng: random.Random, code: str) -> str:
+        if code in NIGHT_HEAVY:
+            table = {"morning": 5, "afternoon": 10, "evening": 38, "night": 37, "any": 7, "": 3}
+        elif code in DAY_HEAVY:
+            table = {"morning": 35, "afternoon": 35, "evening": 15, "night": 3, "any": 10, "": 2}
+        else:
+            table = {"morning": 15, "afternoon": 25, "evening": 25, "night": 20, "any": 12, "": 3}
+        return _weighted(rng, table)
+
+    def _moderate(self, page: ConsultationPage, moderator) -> None:
+        """Approve about 80 %, reject a few with a reason, leave the rest in the queue."""
+        try:
+            from diagnosis.services.moderation import concern_moderate
+        except ImportError:
+            concern_moderate = None
+        rng = random.Random(SEED + 1)
+        concerns = Concern.objects.filter(consultation_key=page.translation_key).order_by("pk")
+        for concern in concerns:
+            roll = rng.random()
+            if roll < 0.80:
+                status, reason = Concern.Status.APPROVED, ""
+            elif roll < 0.85:
+                status, reason = Concern.Status.REJECTED, rng.choice(REJECT_REASONS)
+            else:
+                continue
+            if concern_moderate is not None:
+                concern_moderate(concern=concern, user=moderator, status=status, reason=reason)
+            else:
+                concern.status = status
+                concern.moderation_reason = reason
+                concern.moderated_at = timezone.now()
+                concern.save(update_fields=["status", "moderation_reason", "moderated_at"])
+
+    def _print(self, page, en_page, users) -> None:
+        base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
+        lines = [
+            "",
+            "Convive demo",
+            f"  Site:          {base}/",
+            f"  Consultation:  {base}{page.url}",
+        ]
+        if en_page is not None:
+            lines.append(f"  In English:    {base}{en_page.specific.url}")
+        lines += [f"  Admin:         {base}/admin/", "", "Accounts (username / password):"]
+        roles = {
+            "admin": "superuser",
+            "facilitadora": "facilitator",
+            "moderador": "moderator",
+        }
+        for username, (_user, secret) in users.items():
+            lines.append(f"  {username:<13} {secret:<16} {roles[username]}")
+        self.stdout.write("\n".join(lines))

@@ -1,0 +1,164 @@
+"""A fresh install works out of the box: home pages in every language, the default categories, and
+a demo that `make demo` can build (and rebuild) from the real Chapinero boundaries."""
+
+import io
+import re
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+from django.db.models import Count
+from wagtail.models import Site
+
+from cms.models import HomePage
+from diagnosis.models import Concern, ConcernCategory, ConsultationPage
+from diagnosis.taxonomy import TAXONOMY
+from maps.models import Area
+
+pytestmark = pytest.mark.django_db
+
+LANGUAGES = ("es", "en", "fr", "pt")
+
+
+def demo(*args) -> str:
+    out = io.StringIO()
+    call_command("load_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def printed_password(output: str, username: str) -> str:
+    return re.search(rf"^\s+{username}\s+(\S+)", output, re.MULTILINE).group(1)
+
+
+def test_migrations_leave_a_home_page_per_language_as_the_site_root():
+    site = Site.objects.get(is_default_site=True)
+    spanish = site.root_page.specific
+    assert isinstance(spanish, HomePage)
+    assert spanish.locale.language_code == "es"
+    translations = HomePage.objects.filter(translation_key=spanish.translation_key)
+    assert sorted(translations.values_list("locale__language_code", flat=True)) == sorted(LANGUAGES)
+    assert not site.root_page.get_children().exclude(content_type=spanish.content_type).exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "language", "intro"),
+    [
+        ("/es/", "es", "Convive es el espacio"),
+        ("/en/", "en", "Convive is where residents"),
+        ("/fr/", "fr", "Convive est l’espace"),
+        ("/pt/", "pt", "O Convive é o espaço"),
+    ],
+)
+def test_each_language_has_its_home_page(client, url, language, intro):
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'<html lang="{language}"' in html
+    assert intro in html
+
+
+def test_seeding_categories_twice_gives_each_category_once_per_language():
+    call_command("seed_categories", stdout=io.StringIO())
+    call_command("seed_categories", stdout=io.StringIO())
+
+    assert len(TAXONOMY) == 20
+    assert ConcernCategory.objects.count() == 20 * len(LANGUAGES)
+    per_code = ConcernCategory.objects.values("code").annotate(
+        rows=Count("id"), keys=Count("translation_key", distinct=True)
+    )
+    assert {row["code"] for row in per_code} == {item.code for item in TAXONOMY}
+    assert all(row["rows"] == 4 and row["keys"] == 1 for row in per_code)
+    names = dict(
+        ConcernCategory.objects.filter(code="poor-lighting").values_list(
+            "locale__language_code", "name"
+        )
+    )
+    assert names == {
+        "es": "Alumbrado deficiente",
+        "en": "Poor lighting",
+        "fr": "Éclairage insuffisant",
+        "pt": "Iluminação precária",
+    }
+    sensitive = set(
+        ConcernCategory.objects.filter(sensitive=True).values_list("code", flat=True).distinct()
+    )
+    assert sensitive == {"domestic-violence", "violence-against-children"}
+
+
+def test_seeding_refreshes_an_edited_name_without_duplicating():
+    call_command("seed_categories", stdout=io.StringIO())
+    ConcernCategory.objects.filter(code="gangs", locale__language_code="en").update(name="Gngs")
+    call_command("seed_categories", stdout=io.StringIO())
+    assert ConcernCategory.objects.get(code="gangs", locale__language_code="en").name == "Gangs"
+    assert ConcernCategory.objects.count() == 80
+
+
+def test_demo_builds_a_bilingual_consultation_with_moderated_concerns(
+    client, django_capture_on_commit_callbacks
+):
+    # The test runs inside a transaction: run the post-commit processing as a real commit would.
+    with django_capture_on_commit_callbacks(execute=True):
+        output = demo("--concerns", "40")
+
+    chapinero = Area.objects.get(code="BOG-LOC-02")
+    assert chapinero.level == Area.Level.DISTRICT
+    assert "IDECA" in chapinero.source
+    barrios = Area.objects.filter(parent=chapinero, level=Area.Level.NEIGHBOURHOOD)
+    assert barrios.count() == 74
+
+    spanish = ConsultationPage.objects.get(slug="chapinero", locale__language_code="es")
+    english = ConsultationPage.objects.get(
+        translation_key=spanish.translation_key, locale__language_code="en"
+    )
+    for page in (spanish, english):
+        assert page.live and page.accepts_concerns
+        assert page.areas.count() == 74
+        assert page.categories.count() == 20
+    assert english.title == "Chapinero Cares"
+
+    concerns = Concern.objects.filter(consultation_key=spanish.translation_key)
+    assert concerns.count() == 40
+    assert concerns.filter(area__isnull=False).count() >= 30
+    assert set(concerns.values_list("area__parent", flat=True)) <= {chapinero.pk, None}
+    statuses = set(concerns.values_list("status", flat=True))
+    assert {Concern.Status.APPROVED, Concern.Status.PENDING} <= statuses
+    assert concerns.filter(status=Concern.Status.APPROVED).count() >= 25
+    assert not concerns.filter(status=Concern.Status.REJECTED, moderation_reason="").exists()
+    assert concerns.filter(language="en", consultation=english).exists()
+    assert not concerns.filter(processed_at__isnull=True).exists()
+
+    User = get_user_model()
+    assert User.objects.get(username="admin").is_superuser
+    assert User.objects.get(username="facilitadora").groups.filter(name="Facilitators").exists()
+    assert User.objects.get(username="moderador").groups.filter(name="Moderators").exists()
+    assert authenticate(username="moderador", password=printed_password(output, "moderador"))
+
+    home = client.get("/es/")
+    assert home.status_code == 200
+    assert "Chapinero se cuida" in home.content.decode()
+    assert client.get("/es/chapinero/").status_code == 200
+    assert client.get("/en/chapinero-cares/").status_code == 200
+    assert "Chapinero Cares" in client.get("/en/").content.decode()
+
+
+def test_running_the_demo_again_keeps_one_demo_and_prints_working_passwords():
+    demo("--concerns", "10")
+    second = demo("--concerns", "10", "--password", "otra-clave-demo")
+
+    assert ConsultationPage.objects.count() == 2  # Spanish and English
+    assert Concern.objects.count() == 10
+    assert Area.objects.filter(parent__code="BOG-LOC-02").count() == 74
+    assert ConcernCategory.objects.count() == 80
+    assert get_user_model().objects.filter(username__in=["admin", "facilitadora"]).count() == 2
+    assert printed_password(second, "facilitadora") == "otra-clave-demo"
+    assert authenticate(username="facilitadora", password="otra-clave-demo")
+
+
+def test_reset_rebuilds_the_demo():
+    demo("--concerns", "5")
+    old = ConsultationPage.objects.get(slug="chapinero")
+    demo("--concerns", "8", "--reset")
+
+    assert not ConsultationPage.objects.filter(pk=old.pk).exists()
+    assert ConsultationPage.objects.count() == 2
+    assert Concern.objects.count() == 8
