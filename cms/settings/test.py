@@ -3,6 +3,7 @@
 import tempfile
 from pathlib import Path
 
+from . import base
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -19,3 +20,8 @@ STORAGES = {
 # WhiteNoise warns when STATIC_ROOT does not exist; tests serve static files through the finders.
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="convive-test-static-"))
 WHITENOISE_USE_FINDERS = True
+# LEAFLET_CONFIG was built in base.py from the real tile URL; point it at the dead port too.
+LEAFLET_CONFIG = {
+    **base.LEAFLET_CONFIG,
+    "TILES": [("OpenStreetMap", CONVIVE_TILE_URL, {"attribution": base.CONVIVE_TILE_ATTRIBUTION})],
+}
