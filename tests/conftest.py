@@ -5,6 +5,7 @@ Everything is built through the same services the site uses, so fixtures obey th
 
 import io
 import json
+import os
 import uuid
 from pathlib import Path
 
@@ -179,3 +180,65 @@ def photo_with_gps():
     return SimpleUploadedFile(
         "IMG_0001.jpg", jpeg_bytes(exif=gps_exif()), content_type="image/jpeg"
     )
+
+
+# --- A real browser -------------------------------------------------------------------------------
+
+# Flags for Chromium in a closed network: without the background-networking ones it keeps trying to
+# reach Google's hosts. Playwright always uses Debian's /usr/bin/chromium and never downloads one.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the tests of one module.
+
+    Playwright's sync API keeps an asyncio loop running in this thread while it is open, and Django
+    refuses ORM calls under a running loop unless DJANGO_ALLOW_ASYNC_UNSAFE says the mix is
+    intended. The variable is set only while the browser is open: set for the whole session, it
+    makes `check --deploy` (tests/cms) fail with async.E001, as it should in a deployment.
+    """
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+            )
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+# --- Serialized rollback across browser tests -----------------------------------------------------
+# Transactional tests (live server, Celery worker) empty the database afterwards; with
+# serialized_rollback=True Django restores what the migrations created (Wagtail's root page and
+# site, locales, groups) from a copy it keeps as an attribute of the connection object. Driving a
+# real browser (Playwright's greenlets) leaves the test thread with a fresh connection object that
+# lacks the attribute, so Django would flush without restoring and every later test would start
+# without a site. Keeping the copy on the connection *class* makes every connection object see it.
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's database setup, then keep the serialized copy where it cannot be lost."""
+    from django.db import connections
+
+    for alias in connections:
+        connection = connections[alias]
+        if hasattr(connection, "_test_serialized_contents"):
+            type(connection)._test_serialized_contents = connection._test_serialized_contents
+    return django_db_setup

@@ -25,3 +25,12 @@ LEAFLET_CONFIG = {
     **base.LEAFLET_CONFIG,
     "TILES": [("OpenStreetMap", CONVIVE_TILE_URL, {"attribution": base.CONVIVE_TILE_ATTRIBUTION})],
 }
+
+# SpatiaLite test database in a file, not in shared-cache memory: with memory, the live server's
+# thread (browser tests) and the test thread lock each other's tables ("database table is locked"),
+# and a Celery worker process could not see it at all. pytest-django suffixes the name per xdist
+# worker.
+if not base.DATABASE_IS_POSTGIS:
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.mkdtemp(prefix="convive-test-db-")) / "test_convive.sqlite3")
+    }

@@ -2,7 +2,6 @@
 
 import io
 import json
-import os
 import re
 from pathlib import Path
 
@@ -18,15 +17,6 @@ CHAPINERO_BARRIOS = DATA / "bogota" / "chapinero_barrios.geojson"
 LOCALIDADES = DATA / "bogota" / "localidades.geojson"
 CDMX = DATA / "cdmx" / "MunicipiosCDMX.geojson"
 RESULTS = ROOT / "test-results" / "maps"
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(autouse=True)
@@ -105,33 +95,6 @@ def write_geojson(tmp_path):
 
 
 # --- A real browser -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium for the tests of one module.
-
-    Playwright's sync API keeps an asyncio loop running in this thread while it is open, and Django
-    refuses ORM calls under a running loop unless DJANGO_ALLOW_ASYNC_UNSAFE says the mix is
-    intended. The variable is set only while the browser is open: set for the whole session, it
-    makes `check --deploy` (tests/cms) fail with async.E001, as it should in a deployment.
-    """
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
