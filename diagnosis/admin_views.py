@@ -21,7 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property, classproperty
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 from django.views.generic import FormView, View
 from wagtail.admin import messages
 from wagtail.admin.forms import WagtailAdminModelForm
@@ -440,6 +440,7 @@ class ConcernModerationBulkAction(SnippetBulkAction):
         context.update(
             {
                 "action_label": self.display_name,
+                "intro": self.intro_message(len(context.get("items", []))),
                 "confirm_label": self.confirm_label,
                 "reason_required": self.status in REASON_REQUIRED,
             }
@@ -475,12 +476,15 @@ class ConcernModerationBulkAction(SnippetBulkAction):
     def execute_action(cls, objects, user=None, status=None, reason="", **kwargs):
         return concern_moderate_bulk(concerns=objects, user=user, status=status, reason=reason), 0
 
+    # One whole sentence per action (set by each subclass), so every language can say it.
+    intro = None
+    done = None
+
+    def intro_message(self, count: int) -> str:
+        return self.intro % {"count": count}
+
     def get_success_message(self, num_parent_objects, num_child_objects):
-        return ngettext(
-            "%(count)d concern: %(status)s.",
-            "%(count)d concerns: %(status)s.",
-            num_parent_objects,
-        ) % {"count": num_parent_objects, "status": Concern.Status(self.status).label}
+        return self.done % {"count": num_parent_objects}
 
 
 class ApproveBulkAction(ConcernModerationBulkAction):
@@ -491,6 +495,13 @@ class ApproveBulkAction(ConcernModerationBulkAction):
     status = Concern.Status.APPROVED
     action_priority = 10
 
+    intro = ngettext_lazy(
+        "You are about to approve this concern:",
+        "You are about to approve these %(count)d concerns:",
+        "count",
+    )
+    done = ngettext_lazy("%(count)d concern approved.", "%(count)d concerns approved.", "count")
+
 
 class RejectBulkAction(ConcernModerationBulkAction):
     display_name = _("Reject")
@@ -500,6 +511,13 @@ class RejectBulkAction(ConcernModerationBulkAction):
     status = Concern.Status.REJECTED
     action_priority = 20
 
+    intro = ngettext_lazy(
+        "You are about to reject this concern:",
+        "You are about to reject these %(count)d concerns:",
+        "count",
+    )
+    done = ngettext_lazy("%(count)d concern rejected.", "%(count)d concerns rejected.", "count")
+
 
 class HideBulkAction(ConcernModerationBulkAction):
     display_name = _("Hide")
@@ -508,3 +526,10 @@ class HideBulkAction(ConcernModerationBulkAction):
     confirm_label = _("Yes, hide")
     status = Concern.Status.HIDDEN
     action_priority = 25
+
+    intro = ngettext_lazy(
+        "You are about to hide this concern:",
+        "You are about to hide these %(count)d concerns:",
+        "count",
+    )
+    done = ngettext_lazy("%(count)d concern hidden.", "%(count)d concerns hidden.", "count")

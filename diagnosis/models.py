@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail.admin.panels import FieldPanel
 from wagtail.models import TranslatableMixin
 from wagtail.search import index
@@ -34,25 +35,25 @@ class ConcernCategory(TranslatableMixin, index.Indexed, models.Model):
         ASSET = "asset", _("Asset (a place or service that makes people safer)")
 
     class Icon(models.TextChoices):
-        LIGHT = "light", _("Light")
-        BUILDING = "building", _("Building")
-        BROOM = "broom", _("Maintenance")
-        PATH = "path", _("Path")
-        PERSON = "person", _("Person")
-        WALLET = "wallet", _("Wallet")
-        PILL = "pill", _("Drugs")
-        BOTTLE = "bottle", _("Alcohol")
-        GROUP = "group", _("Group")
-        CAR = "car", _("Traffic")
-        BADGE = "badge", _("Police")
-        HOME = "home", _("Home")
-        CHILD = "child", _("Child")
-        HOUSE_HEART = "house-heart", _("Community centre")
-        SHOP = "shop", _("Shop")
-        SCHOOL = "school", _("School")
-        BALL = "ball", _("Sports")
-        HEALTH = "health", _("Health")
-        PIN = "pin", _("Other")
+        LIGHT = "light", pgettext_lazy("category icon", "Light")
+        BUILDING = "building", pgettext_lazy("category icon", "Building")
+        BROOM = "broom", pgettext_lazy("category icon", "Maintenance")
+        PATH = "path", pgettext_lazy("category icon", "Path")
+        PERSON = "person", pgettext_lazy("category icon", "Person")
+        WALLET = "wallet", pgettext_lazy("category icon", "Wallet")
+        PILL = "pill", pgettext_lazy("category icon", "Drugs")
+        BOTTLE = "bottle", pgettext_lazy("category icon", "Alcohol")
+        GROUP = "group", pgettext_lazy("category icon", "Group")
+        CAR = "car", pgettext_lazy("category icon", "Traffic")
+        BADGE = "badge", pgettext_lazy("category icon", "Police")
+        HOME = "home", pgettext_lazy("category icon", "Home")
+        CHILD = "child", pgettext_lazy("category icon", "Child")
+        HOUSE_HEART = "house-heart", pgettext_lazy("category icon", "Community centre")
+        SHOP = "shop", pgettext_lazy("category icon", "Shop")
+        SCHOOL = "school", pgettext_lazy("category icon", "School")
+        BALL = "ball", pgettext_lazy("category icon", "Sports")
+        HEALTH = "health", pgettext_lazy("category icon", "Health")
+        PIN = "pin", pgettext_lazy("category icon", "Other")
 
     code = models.SlugField(
         _("code"),

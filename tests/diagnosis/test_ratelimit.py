@@ -46,7 +46,7 @@ def test_over_the_limit_is_429_with_retry_after(client, consultation, categories
     response = post(client, categories)
     assert response.status_code == 429
     assert 1 <= int(response["Retry-After"]) <= 60
-    assert "You have sent many reports in a short time" in response.content.decode()
+    assert "Has enviado muchos reportes en poco tiempo" in response.content.decode()
     assert Concern.objects.count() == 2
 
 

@@ -8,7 +8,9 @@
 (function () {
   "use strict";
 
-  var t = typeof window.gettext === "function" ? window.gettext : function (s) { return s; };
+  // Django's JavaScript catalogue (/<lang>/jsi18n/) defines gettext; the name must stay literal
+  // so makemessages -d djangojs finds the strings.
+  var gettext = typeof window.gettext === "function" ? window.gettext : function (s) { return s; };
   var interpolate = typeof window.interpolate === "function"
     ? window.interpolate
     : function (fmt, obj) { return fmt.replace(/%\((\w+)\)s/g, function (_m, k) { return obj[k]; }); };
@@ -106,7 +108,7 @@
         if (tileFailures >= 4 && !warned) {
           warned = true;
           block.classList.add("map-block--no-tiles");
-          announce(t("The background map could not be loaded. You can still place the pin, or choose an area below."), true);
+          announce(gettext("The background map could not be loaded. You can still place the pin, or choose an area below."), true);
         }
       });
       tiles.addTo(map);
@@ -132,8 +134,8 @@
         marker = L.marker([lat, lon], {
           draggable: true,
           keyboard: false,
-          title: t("Your pin"),
-          alt: t("Your pin"),
+          title: gettext("Your pin"),
+          alt: gettext("Your pin"),
         }).addTo(map);
         marker.on("dragend", function () { setPin(marker.getLatLng(), "moved"); });
       } else {
@@ -146,22 +148,22 @@
       var where = areaName(lat, lon);
       var message;
       if (where === false) {
-        message = t("The pin is outside the areas of this consultation. Please move it inside a marked area, or choose an area below.");
+        message = gettext("The pin is outside the areas of this consultation. Please move it inside a marked area, or choose an area below.");
         announce(message, true);
         return;
       }
       if (where && where.name) {
-        message = interpolate(t("Pin placed in %(area)s."), { area: where.name }, true);
+        message = interpolate(gettext("Pin placed in %(area)s."), { area: where.name }, true);
         if (areaSelect && where.id) {
           areaSelect.value = String(where.id);
         }
       } else {
-        message = t("Pin placed.");
+        message = gettext("Pin placed.");
       }
       if (how === "moved") {
         message = where && where.name
-          ? interpolate(t("Pin moved to %(area)s."), { area: where.name }, true)
-          : t("Pin moved.");
+          ? interpolate(gettext("Pin moved to %(area)s."), { area: where.name }, true)
+          : gettext("Pin moved.");
       }
       announce(message, false);
     }
@@ -174,7 +176,7 @@
       latInput.value = "";
       lonInput.value = "";
       removeButton.hidden = true;
-      announce(t("Pin removed."), false);
+      announce(gettext("Pin removed."), false);
     }
 
     map.on("click", function (event) { setPin(event.latlng, "placed"); });
@@ -186,10 +188,10 @@
 
     document.getElementById("pin-locate").addEventListener("click", function () {
       if (!("geolocation" in navigator)) {
-        announce(t("Your device cannot share its location. Please tap the map or choose an area."), true);
+        announce(gettext("Your device cannot share its location. Please tap the map or choose an area."), true);
         return;
       }
-      announce(t("Looking for your location…"), false);
+      announce(gettext("Looking for your location…"), false);
       navigator.geolocation.getCurrentPosition(
         function (position) {
           var latlng = L.latLng(position.coords.latitude, position.coords.longitude);
@@ -198,11 +200,11 @@
         },
         function (error) {
           if (error.code === 1) {
-            announce(t("You did not allow us to use your location. You can tap the map or choose an area instead."), true);
+            announce(gettext("You did not allow us to use your location. You can tap the map or choose an area instead."), true);
           } else if (error.code === 3) {
-            announce(t("Finding your location took too long. Please try again, tap the map or choose an area."), true);
+            announce(gettext("Finding your location took too long. Please try again, tap the map or choose an area."), true);
           } else {
-            announce(t("Your location is not available right now. Please tap the map or choose an area."), true);
+            announce(gettext("Your location is not available right now. Please tap the map or choose an area."), true);
           }
         },
         { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
