@@ -24,6 +24,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from wagtail.models import Locale, ReferenceIndex, Site
 from wagtail.signal_handlers import disable_reference_index_auto_update
 
@@ -440,20 +442,27 @@ def _weighted(rng: random.Random, table: dict[str, int]) -> str:
 
 
 class Command(BaseCommand):
-    help = "Build the Chapinero demo: boundaries, consultation (es/en), concerns and accounts."
+    help = gettext_lazy(
+        "Build the Chapinero demo: boundaries, consultation (es/en), concerns and accounts."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--concerns", type=int, default=300, help="How many concerns.")
-        parser.add_argument("--reset", action="store_true", help="Delete and rebuild the demo.")
         parser.add_argument(
-            "--password", help="Password for the demo accounts (default: a new random one)."
+            "--concerns", type=int, default=300, help=gettext_lazy("How many concerns.")
+        )
+        parser.add_argument(
+            "--reset", action="store_true", help=gettext_lazy("Delete and rebuild the demo.")
+        )
+        parser.add_argument(
+            "--password",
+            help=gettext_lazy("Password for the demo accounts (default: a new random one)."),
         )
 
     def handle(self, *args, **options):
         self.verbosity = options["verbosity"]
         count = options["concerns"]
         if count < 0:
-            raise CommandError("--concerns must be zero or more.")
+            raise CommandError(_("--concerns must be zero or more."))
         if not connection.in_atomic_block:
             # A demo build is hundreds of small commits, and waiting for the disk on each one is
             # most of the time. An interrupted build is simply rerun with --reset, so don't wait.
@@ -483,11 +492,13 @@ class Command(BaseCommand):
             with transaction.atomic():
                 for concern in Concern.objects.filter(consultation_key=page.translation_key):
                     ReferenceIndex.create_or_update_for_object(concern)
-            self.stdout.write(self.style.SUCCESS(f"Demo built: {made} concerns."))
+            self.stdout.write(
+                self.style.SUCCESS(_("Demo built: %(count)d concerns.") % {"count": made})
+            )
         else:
             page = existing.specific
             en_page = page.get_translations().filter(locale__language_code="en").first()
-            self.stdout.write("The demo already exists; use --reset to rebuild it.")
+            self.stdout.write(_("The demo already exists; use --reset to rebuild it."))
         self._print(page, en_page, users)
 
     # --- Pieces ---------------------------------------------------------------------------------
@@ -496,14 +507,19 @@ class Command(BaseCommand):
         site = Site.objects.filter(is_default_site=True).select_related("root_page").first()
         root = site.root_page.specific if site else None
         if not isinstance(root, HomePage):
-            raise CommandError("The site has no Convive home page: run `manage.py migrate` first.")
+            raise CommandError(
+                _("The site has no Convive home page: run `manage.py migrate` first.")
+            )
         if language == root.locale.language_code:
             return root
         home = HomePage.objects.filter(
             translation_key=root.translation_key, locale__language_code=language
         ).first()
         if home is None:
-            raise CommandError(f"The home page has no '{language}' translation: run migrate.")
+            raise CommandError(
+                _("The home page has no '%(language)s' translation: run migrate.")
+                % {"language": language}
+            )
         return home
 
     def _areas(self, *, reset: bool) -> list[Area]:
@@ -538,7 +554,9 @@ class Command(BaseCommand):
                 Area.objects.filter(parent__code=CHAPINERO_CODE, level=Area.Level.NEIGHBOURHOOD)
             )
         if not barrios:
-            raise CommandError("No Chapinero barrios were imported; see the import output above.")
+            raise CommandError(
+                _("No Chapinero barrios were imported; see the import output above.")
+            )
         return sorted(barrios, key=lambda area: area.code)
 
     def _users(self, *, password: str | None) -> dict[str, tuple]:
@@ -560,7 +578,7 @@ class Command(BaseCommand):
         }
         result = {}
         for username, spec in accounts.items():
-            user, _ = User.objects.get_or_create(username=username)
+            user, _created = User.objects.get_or_create(username=username)
             # No e-mail addresses: the demo must not send moderators a notice per concern.
             user.email = ""
             user.is_active = True
@@ -611,7 +629,7 @@ class Command(BaseCommand):
         page.refresh_from_db()
         en_page.refresh_from_db()
         if en_page.get_parent().pk != en_home.pk:
-            raise CommandError("The English consultation was not placed under the English home.")
+            raise CommandError(_("The English consultation was not placed under the English home."))
         return page, en_page
 
     def _concerns(self, page, en_page, barrios, count, facilitator) -> int:
@@ -632,7 +650,7 @@ class Command(BaseCommand):
         extents = [area.geometry.extent for area in barrios]
 
         made = 0
-        for _ in range(count):
+        for _attempt in range(count):
             code = rng.choices(codes, weights=weights)[0]
             english = rng.random() < 0.1
             language = "en" if english else "es"
@@ -699,7 +717,7 @@ class Command(BaseCommand):
     @staticmethod
     def _point_in(rng: random.Random, prepared, extent) -> Point | None:
         west, south, east, north = extent
-        for _ in range(60):
+        for _attempt in range(60):
             point = Point(rng.uniform(west, east), rng.uniform(south, north), srid=4326)
             if prepared.contains(point):
                 return point
@@ -741,19 +759,17 @@ class Command(BaseCommand):
 
     def _print(self, page, en_page, users) -> None:
         base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
-        lines = [
-            "",
-            "Convive demo",
-            f"  Site:          {base}/",
-            f"  Consultation:  {base}{page.url}",
-        ]
+        rows = [(_("Site"), f"{base}/"), (_("Consultation"), f"{base}{page.url}")]
         if en_page is not None:
-            lines.append(f"  In English:    {base}{en_page.specific.url}")
-        lines += [f"  Admin:         {base}/admin/", "", "Accounts (username / password):"]
+            rows.append((_("In English"), f"{base}{en_page.specific.url}"))
+        rows.append((_("Admin"), f"{base}/admin/"))
+        lines = ["", _("Convive demo")]
+        lines += [f"  {label + ':':<15}{url}" for label, url in rows]
+        lines += ["", _("Accounts (username / password):")]
         roles = {
-            "admin": "superuser",
-            "facilitadora": "facilitator",
-            "moderador": "moderator",
+            "admin": _("superuser"),
+            "facilitadora": _("facilitator"),
+            "moderador": _("moderator"),
         }
         for username, (_user, secret) in users.items():
             lines.append(f"  {username:<13} {secret:<16} {roles[username]}")
