@@ -258,6 +258,10 @@ class Concern(models.Model):
     # broker never delivered, and the task claims a row atomically so nothing is done twice.
     processed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Concerns are never referenced from page content; indexing each one would cost a write per
+    # submission and a row per concern in Wagtail's reference index.
+    wagtail_reference_index_ignore = True
+
     class Meta:
         verbose_name = _("concern")
         verbose_name_plural = _("concerns")

@@ -194,7 +194,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A short publish timeout: a dead broker must not hold a resident's request.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    # A broker that accepts the connection but never answers must not hang the request either.
+    "socket_connect_timeout": 1,
+    "socket_timeout": 1,
+}
 CELERY_BEAT_SCHEDULE = {
     "concern-sweep": {"task": "diagnosis.tasks.concern_sweep", "schedule": 60.0},
 }

@@ -26,8 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from wagtail.models import Locale, ReferenceIndex, Site
-from wagtail.signal_handlers import disable_reference_index_auto_update
+from wagtail.models import Locale, Site
 
 from cms.models import HomePage
 from diagnosis.models import Concern, ConcernCategory, ConsultationPage
@@ -484,14 +483,8 @@ class Command(BaseCommand):
             existing = None
         if existing is None:
             page, en_page = self._consultation(home, en_home, barrios)
-            # Wagtail re-indexes a concern's references on every save (submit, processing,
-            # moderation); index each one once at the end instead.
-            with disable_reference_index_auto_update():
-                made = self._concerns(page, en_page, barrios, count, users["facilitadora"][0])
-                self._moderate(page, users["moderador"][0])
-            with transaction.atomic():
-                for concern in Concern.objects.filter(consultation_key=page.translation_key):
-                    ReferenceIndex.create_or_update_for_object(concern)
+            made = self._concerns(page, en_page, barrios, count, users["facilitadora"][0])
+            self._moderate(page, users["moderador"][0])
             self.stdout.write(
                 self.style.SUCCESS(_("Demo built: %(count)d concerns.") % {"count": made})
             )
