@@ -62,7 +62,12 @@ def consultation_categories(*, consultation: ConsultationPage) -> list[ConcernCa
 
 
 def consultation_areas(*, consultation: ConsultationPage):
-    return Area.objects.filter(pk__in=consultation_area_ids(consultation)).order_by("name")
+    """The consultation's areas for lists and choices: names only, boundaries stay in the DB."""
+    return (
+        Area.objects.filter(pk__in=consultation_area_ids(consultation))
+        .defer("geometry")
+        .order_by("name")
+    )
 
 
 class ConcernForm(forms.Form):

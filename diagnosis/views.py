@@ -3,6 +3,7 @@
 import math
 import uuid
 
+from django.conf import settings
 from django.contrib.gis.db.models import Extent
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -16,8 +17,11 @@ from .services import ConcernRejected, concern_submit
 
 FORM_TEMPLATE = "diagnosis/concern_form.html"
 SUCCESS_TEMPLATE = "diagnosis/concern_success.html"
-# The session remembers the last reference per consultation, so only the submitter sees it.
-SESSION_REFERENCES = "convive_concern_references"
+# A signed cookie carries the reference to the thanks page, so only the submitter sees it. Not the
+# session: that would cost a database write per submission and a session row per resident.
+REFERENCE_COOKIE = "convive-reference"
+REFERENCE_SALT = "convive.concern.reference"
+REFERENCE_MAX_AGE = 24 * 3600
 # ConcernRejected names service-level fields; the form shows them on its own fields.
 REJECTION_FIELDS = {"point": "latitude"}
 
@@ -114,16 +118,27 @@ def concern_form(request: HttpRequest, page: ConsultationPage) -> HttpResponse:
         form.add_error(field if field in form.fields else None, rejection.message)
         return _render_form(request, page, form=form, status=400)
 
-    references = request.session.get(SESSION_REFERENCES, {})
-    references[str(page.translation_key)] = result.concern.reference
-    request.session[SESSION_REFERENCES] = references
     success = _page_path(request, page, "concern_form") + page.reverse_subpage("concern_success")
-    return HttpResponseRedirect(success, status=303)
+    response = HttpResponseRedirect(success, status=303)
+    response.set_signed_cookie(
+        REFERENCE_COOKIE,
+        f"{page.translation_key}:{result.concern.reference}",
+        salt=REFERENCE_SALT,
+        max_age=REFERENCE_MAX_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def concern_success(request: HttpRequest, page: ConsultationPage) -> HttpResponse:
     """The reference code of the concern this browser just sent, and what happens next."""
-    reference = request.session.get(SESSION_REFERENCES, {}).get(str(page.translation_key))
+    signed = request.get_signed_cookie(
+        REFERENCE_COOKIE, default="", salt=REFERENCE_SALT, max_age=REFERENCE_MAX_AGE
+    )
+    key, _sep, reference = signed.partition(":")
+    reference = reference if key == str(page.translation_key) else None
     page_path = _page_path(request, page, "concern_success")
     context = {
         "page": page,

@@ -36,23 +36,48 @@ class SubmitResult:
 
 
 def consultation_area_ids(consultation: ConsultationPage) -> list[int]:
-    """Areas of a consultation, whichever translation was used (they are shared by all)."""
-    ids = [area.pk for area in consultation.areas.all()]
+    """Areas of a consultation, whichever translation was used (they are shared by all).
+
+    Read from the relation table only — never the boundaries — and remembered on the page object,
+    which lives for one request: the form and the submit service both ask.
+    """
+    cached = getattr(consultation, "_convive_area_ids", None)
+    if cached is not None:
+        return cached
+    through = ConsultationPage.areas.through.objects
+    ids = list(
+        through.filter(consultationpage_id=consultation.pk).values_list("area_id", flat=True)
+    )
     if not ids:
-        source = consultation.get_translations(inclusive=True).filter(
+        default_translation = consultation.get_translations(inclusive=True).filter(
             locale__language_code=consultation.locale.get_default().language_code
         )
-        for page in source.specific():
-            ids = [area.pk for area in page.areas.all()]
+        ids = list(
+            through.filter(consultationpage__in=default_translation).values_list(
+                "area_id", flat=True
+            )
+        )
+    consultation._convive_area_ids = ids
     return ids
 
 
 def consultation_category_keys(consultation: ConsultationPage) -> set[uuid.UUID]:
     """Translation keys of the categories enabled on a consultation (any translation of it)."""
-    keys = {category.translation_key for category in consultation.categories.all()}
+    cached = getattr(consultation, "_convive_category_keys", None)
+    if cached is not None:
+        return cached
+    through = ConsultationPage.categories.through.objects
+
+    def keys_of(pages) -> set[uuid.UUID]:
+        chosen = through.filter(consultationpage__in=pages).values("concerncategory_id")
+        return set(
+            ConcernCategory.objects.filter(pk__in=chosen).values_list("translation_key", flat=True)
+        )
+
+    keys = keys_of([consultation.pk])
     if not keys:
-        for page in consultation.get_translations().specific():
-            keys |= {category.translation_key for category in page.categories.all()}
+        keys = keys_of(consultation.get_translations().values("pk"))
+    consultation._convive_category_keys = keys
     return keys
 
 
