@@ -11,6 +11,7 @@ import uuid
 
 from django import forms
 from django.contrib.gis.geos import Point
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Locale
 
@@ -152,12 +153,16 @@ class ConcernForm(forms.Form):
     def __init__(self, *args, consultation: ConsultationPage, **kwargs):
         super().__init__(*args, **kwargs)
         self.consultation = consultation
-        self.categories = consultation_categories(consultation=consultation)
         self.fields["area"].queryset = consultation_areas(consultation=consultation)
         self.fields["area"].label_from_instance = lambda area: area.name
         self.fields["gender_description"].widget.attrs["maxlength"] = 60
 
     # --- Presentation helpers for the template -----------------------------------------------
+
+    @cached_property
+    def categories(self) -> list[ConcernCategory]:
+        # Only needed to draw the form; a valid POST never pays for ranking the translations.
+        return consultation_categories(consultation=self.consultation)
 
     def category_groups(self) -> list[dict]:
         """Categories split into risks and assets, each with its radio's id and checked state."""
