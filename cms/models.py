@@ -23,10 +23,23 @@ class HomePage(Page):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context["consultations"] = (
+        here = list(
             ConsultationPage.objects.live()
             .child_of(self)
             .specific()
             .order_by("-first_published_at")
         )
+        context["consultations"] = here
+        # A resident reading in a language a consultation has not been translated into should
+        # still find it: list the untranslated ones too, in the language they exist in.
+        translated = {page.translation_key for page in here}
+        elsewhere = {}
+        for page in (
+            ConsultationPage.objects.live()
+            .exclude(translation_key__in=translated)
+            .select_related("locale")
+            .order_by("-first_published_at")
+        ):
+            elsewhere.setdefault(page.translation_key, page)
+        context["consultations_elsewhere"] = list(elsewhere.values())
         return context

@@ -88,3 +88,15 @@ def test_language_switcher_keeps_the_resident_on_the_same_consultation(
     html = response.content.decode()
     assert f'href="{english.url}"' in html
     assert 'hreflang="en"' in html
+
+
+@pytest.mark.django_db
+def test_a_home_in_another_language_still_lists_untranslated_consultations(
+    client, consultation, locales
+):
+    response = client.get("/pt/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Chapinero se cuida" in html
+    assert f'href="{consultation.url}"' in html
+    assert 'hreflang="es"' in html
