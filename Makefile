@@ -67,6 +67,11 @@ lock:
 	{ echo "# Frozen transitive set for Convive (Python 3.11). Regenerate with: make lock"; \
 	  /tmp/convive-lock/bin/pip freeze --exclude convive; } > requirements.lock
 
+## bench-data: a PostGIS database with 1,000,000 concerns for the benchmarks in bench/
+BENCH_DATABASE_URL ?= postgis://postgres@127.0.0.1:5432/convive_bench
+bench-data: venv
+	$(PY) bench/generate_concerns.py --count 1000000 --database-url $(BENCH_DATABASE_URL)
+
 serve: venv
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
