@@ -14,6 +14,9 @@ Shape of the data: points spread over the consultation's barrios in proportion t
 a per-barrio intensity (some barrios report much more), 2 % placed by area only (no point),
 categories weighted like load_demo (risks 3, assets 1), 90 % approved, 7 % pending, 3 % rejected,
 submitted over the last 60 days. PostgreSQL only (it is what production runs).
+
+The rows bypass the moderation service, so the public map's summary counts are rebuilt at the end
+(`diagnosis.services.map_counts.map_counts_rebuild`, as `manage.py map_counts_rebuild` does).
 """
 
 import argparse
@@ -135,6 +138,7 @@ def main() -> None:
 
     from diagnosis.models import Concern, ConsultationPage
     from diagnosis.services.concerns import consultation_area_ids
+    from diagnosis.services.map_counts import map_counts_rebuild
     from maps.geometry import public_location
     from maps.models import Area
 
@@ -199,6 +203,16 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE diagnosis_concern")
     print(f"Inserted {made:,} concerns in {total:.1f} s: {made / total:,.0f} rows/s")
+    # The rows bypassed moderation: recompute the public map's counts from them.
+    started = time.monotonic()
+    written = map_counts_rebuild(consultation_key=page.translation_key)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE diagnosis_concerncellcount")
+        cursor.execute("ANALYZE diagnosis_concernareacount")
+    print(
+        f"Map counts rebuilt in {time.monotonic() - started:.1f} s: "
+        f"{written['concerncellcount']:,} cell rows, {written['concernareacount']:,} area rows"
+    )
 
     # The SQL grid must be the Python grid: same cell and the same fuzzed public point.
     sample = (

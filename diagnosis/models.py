@@ -187,7 +187,8 @@ class Concern(models.Model):
         on_delete=models.PROTECT,
         related_name="concerns",
     )
-    consultation_key = models.UUIDField(db_index=True, editable=False)
+    # Indexed as the first column of concern_public_cells below.
+    consultation_key = models.UUIDField(editable=False)
     category = models.ForeignKey(
         ConcernCategory, verbose_name=_("category"), on_delete=models.PROTECT
     )
@@ -205,7 +206,10 @@ class Concern(models.Model):
         related_name="concerns",
     )
     place_description = models.CharField(_("place"), max_length=300, blank=True)
-    public_point = models.PointField(_("public location"), srid=4326, null=True, blank=True)
+    # Read by cell indices (cell_x, cell_y), never by spatial queries: no GiST index to maintain.
+    public_point = models.PointField(
+        _("public location"), srid=4326, null=True, blank=True, spatial_index=False
+    )
     cell_x = models.IntegerField(null=True, blank=True, editable=False)
     cell_y = models.IntegerField(null=True, blank=True, editable=False)
 
@@ -249,8 +253,8 @@ class Concern(models.Model):
 
     # Moderation.
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
-    )
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )  # indexed as the first column of concern_queue
     moderation_reason = models.CharField(_("reason"), max_length=500, blank=True)
     moderated_at = models.DateTimeField(_("moderated"), null=True, blank=True)
 
@@ -279,8 +283,95 @@ class Concern(models.Model):
     def __str__(self):
         return self.reference
 
+    def delete(self, *args, **kwargs):
+        """Keep the public map's counts right when a superuser deletes an approved concern
+        (moderators never delete: they reject or hide)."""
+        from django.db import transaction
+
+        from .services.map_counts import map_counts_adjust
+
+        with transaction.atomic():
+            # The stored status, not this object's: it may be older than the last decision.
+            status = (
+                type(self).objects.select_for_update().filter(pk=self.pk).values_list("status")
+            ).first()
+            if status == (self.Status.APPROVED,):
+                map_counts_adjust(changes=[(self, -1)])
+            return super().delete(*args, **kwargs)
+
+
+class ConcernCellCount(models.Model):
+    """How many approved concerns of one category lie in one base cell of the public grid.
+
+    A summary kept beside `Concern` so the public map counts a few thousand rows instead of up to
+    a million concerns on every view (docs/public-map.md). It holds every category, sensitive ones
+    included: the rules are applied when reading (`diagnosis.selectors`), so a category flagged
+    sensitive later never leaks and the table stays a plain function of the concerns. Concerns
+    without a point have no cell and are not here (they count in `ConcernAreaCount`).
+
+    Written only by `diagnosis.services.map_counts` (moderation, in the same transaction as the
+    status change, and `map_counts_rebuild` after bulk loads). Rows never hold zero.
+    """
+
+    consultation_key = models.UUIDField(editable=False)
+    category_key = models.UUIDField(editable=False)
+    cell_x = models.IntegerField(editable=False)
+    cell_y = models.IntegerField(editable=False)
+    count = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("map cell count")
+        verbose_name_plural = _("map cell counts")
+        constraints = [
+            # Leading columns serve the map's range scan on a consultation's cells, and make the
+            # race-safe upsert of the moderation service possible.
+            models.UniqueConstraint(
+                fields=["consultation_key", "cell_x", "cell_y", "category_key"],
+                name="concern_cell_count_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.cell_x},{self.cell_y}: {self.count}"
+
+
+class ConcernAreaCount(models.Model):
+    """How many approved concerns of one category lie in one area, with or without a point.
+
+    The per-area totals of the public map and the consultation page's table (including concerns
+    placed by area only, which have no cell). Kept like `ConcernCellCount`; when an area is deleted
+    its concerns lose their area (SET_NULL), so its rows go with it.
+    """
+
+    consultation_key = models.UUIDField(editable=False)
+    category_key = models.UUIDField(editable=False)
+    area = models.ForeignKey(
+        "maps.Area", on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    count = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("map area count")
+        verbose_name_plural = _("map area counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation_key", "area", "category_key"],
+                name="concern_area_count_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.area_id}: {self.count}"
+
 
 # Wagtail page types live in pages.py; Django discovers models through this module.
 from .pages import ConsultationPage  # noqa: E402
 
-__all__ = ["Concern", "ConcernCategory", "ConsultationPage", "PreventionType"]
+__all__ = [
+    "Concern",
+    "ConcernAreaCount",
+    "ConcernCategory",
+    "ConcernCellCount",
+    "ConsultationPage",
+    "PreventionType",
+]

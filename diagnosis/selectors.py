@@ -9,7 +9,8 @@ applies are product features (see docs/privacy.md):
 - sensitive categories never as points or cells, only as per-area totals of at least k;
 - no text, photo, reference, gender or age — category, kind and count only.
 
-Counting happens in the database (values()/annotate()); Python only shapes the few aggregated rows.
+Counting happens in the database, on summary tables kept by moderation
+(`diagnosis.services.map_counts`); Python only shapes the few aggregated rows.
 """
 
 import uuid
@@ -18,13 +19,13 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import Polygon
-from django.db.models import Count, F
+from django.db.models import F, Sum
 from django.utils.translation import get_language
 
-from maps.geometry import bbox_cells, cell_centre, cell_size, from_mercator, zoom_to_level
+from maps.geometry import bbox_cells, cell_size, from_mercator, zoom_to_level
 from maps.models import Area
 
-from .models import Concern, ConcernCategory
+from .models import Concern, ConcernAreaCount, ConcernCategory, ConcernCellCount
 
 # From this zoom on, individual (fuzzed) markers are shown: a 150 m cell is ~60 px wide at z16,
 # so markers of one cell no longer pile up into an unreadable blob.
@@ -130,6 +131,68 @@ def _cells_bbox(cells: tuple[int, int, int, int]) -> Polygon:
     return Polygon.from_bbox((west, south, east, north))
 
 
+def _in_cells(queryset, cells: tuple[int, int, int, int]):
+    min_x, min_y, max_x, max_y = cells
+    return queryset.filter(
+        cell_x__gte=min_x, cell_y__gte=min_y, cell_x__lte=max_x, cell_y__lte=max_y
+    )
+
+
+def _area_rows(
+    *,
+    consultation_key: uuid.UUID,
+    category_keys: Iterable[uuid.UUID],
+    view: Polygon | None = None,
+    at_least: int = 1,
+) -> list[tuple]:
+    """(area id, area name, category key, count) from the summary, for areas meeting `view`.
+
+    `at_least` suppresses in SQL: totals under it never leave the database, not even as "0".
+    """
+    rows = ConcernAreaCount.objects.filter(
+        consultation_key=consultation_key, category_key__in=list(category_keys)
+    )
+    if view is not None:
+        rows = rows.filter(area__geometry__intersects=view)
+    if at_least > 1:
+        rows = rows.filter(count__gte=at_least)
+    return list(
+        rows.values_list("area_id", "area__name", "category_key", "count").order_by(
+            "area__name", "area_id", "category_key"
+        )
+    )
+
+
+class _CategoryIndex:
+    """Short indices for the categories a response mentions, listed once in `meta.categories`.
+
+    Repeating each category's key, code, name and kind in every feature made a city-wide view
+    weigh 832 KB; an index per count keeps it a few tens of KB.
+    """
+
+    def __init__(self, catalogue: dict):
+        self.catalogue = catalogue
+        self.used: set[uuid.UUID] = set()
+
+    def collect(self, keys: Iterable[uuid.UUID]) -> None:
+        self.used.update(keys)
+
+    def finish(self) -> tuple[list[dict], dict[uuid.UUID, int]]:
+        ordered = sorted(
+            self.used,
+            key=lambda key: (
+                self.catalogue[key]["kind"] == ConcernCategory.Kind.ASSET,
+                self.catalogue[key]["sort_order"],
+                self.catalogue[key]["code"],
+            ),
+        )
+        listing = [
+            {name: self.catalogue[key][name] for name in ("key", "code", "name", "kind")}
+            for key in ordered
+        ]
+        return listing, {key: index for index, key in enumerate(ordered)}
+
+
 def public_concern_features(
     *,
     consultation_key: uuid.UUID,
@@ -139,18 +202,21 @@ def public_concern_features(
 ) -> dict:
     """What the public may see of a consultation's concerns inside `bbox` at a web-map `zoom`.
 
-    Returns a GeoJSON FeatureCollection (plain dict) whose `meta` says how it was built:
+    Returns a GeoJSON FeatureCollection (plain dict). Each feature's `properties.counts` is a list
+    of `[category index, count]`, the index pointing into `meta.categories`:
 
-    - below zoom POINTS_MIN_ZOOM, one feature per (grid cell, category) with its count, at the cell
-      centre; the grid level grows as the map zooms out (`public_grid_level`);
-    - from POINTS_MIN_ZOOM on, one feature per concern at its fuzzed `public_point`, unless the view
-      holds more than POINTS_CAP of them, in which case base cells are returned instead;
-    - `meta.area_counts`: approved non-sensitive concerns per (area, category) for areas in view,
+    - below zoom POINTS_MIN_ZOOM, one feature per grid cell (`properties.cell`) at its centre; the
+      grid level grows as the map zooms out (`public_grid_level`);
+    - from POINTS_MIN_ZOOM on, one feature per concern at its fuzzed `public_point` (a count of 1),
+      unless the view holds more than POINTS_CAP of them: then base cells as above;
+    - `meta.area_counts`: approved non-sensitive concerns per area and category for areas in view,
       including those placed by area only (they have no cell);
-    - `meta.sensitive_area_totals`: sensitive categories per (area, category), only totals >= k.
+    - `meta.sensitive_area_totals`: sensitive categories per area and category, only totals >= k.
 
-    The bbox is turned into ranges of grid indices (indexed integer columns), so the result depends
-    only on the covered cells: callers can cache by cell range.
+    Counts come from the summary tables kept by moderation (`diagnosis.services.map_counts`), a
+    few thousand rows at most; only the individual markers of a high-zoom view read concerns, and
+    only once the summary says there are few enough. The bbox is turned into ranges of grid
+    indices, so the result depends only on the covered cells: callers can cache by cell range.
     """
     catalogue = category_catalogue()
     wanted = set(category_keys) if category_keys is not None else None
@@ -164,84 +230,76 @@ def public_concern_features(
         for key, entry in catalogue.items()
         if entry["sensitive"] and (wanted is None or key in wanted)
     ]
-    approved = Concern.objects.filter(
-        consultation_key=consultation_key, status=Concern.Status.APPROVED
+    cell_counts = ConcernCellCount.objects.filter(
+        consultation_key=consultation_key, category_key__in=public_keys
     ).order_by()
-    public = approved.filter(category_key__in=public_keys)
+    index = _CategoryIndex(catalogue)
 
     level = public_grid_level(zoom)
-    features: list[dict] = []
     mode = "cells"
+    points: list = []
     if zoom >= POINTS_MIN_ZOOM:
         level = 0
         cells = bbox_cells(bbox, level=0)
-        in_view = public.filter(
-            cell_x__gte=cells[0],
-            cell_y__gte=cells[1],
-            cell_x__lte=cells[2],
-            cell_y__lte=cells[3],
-            public_point__isnull=False,
-        )
-        rows = list(
-            in_view.order_by("reference").values_list("category_key", "public_point")[
-                : POINTS_CAP + 1
-            ]
-        )
-        if len(rows) <= POINTS_CAP:
-            mode = "points"
-            for key, point in rows:
-                features.append(
-                    _feature(
-                        [point.x, point.y], catalogue[key], count=1, extra={"individual": True}
-                    )
+        in_view = _in_cells(cell_counts, cells).aggregate(n=Sum("count"))["n"] or 0
+        if in_view <= POINTS_CAP:
+            # The summary says few enough: fetch them through the concern_public_cells index.
+            points = list(
+                _in_cells(
+                    Concern.objects.filter(
+                        consultation_key=consultation_key,
+                        status=Concern.Status.APPROVED,
+                        category_key__in=public_keys,
+                        public_point__isnull=False,
+                    ),
+                    cells,
                 )
+                .order_by("reference")
+                .values_list("category_key", "public_point")[: POINTS_CAP + 1]
+            )
+            mode = "points" if len(points) <= POINTS_CAP else "cells"
     else:
         cells = bbox_cells(bbox, level=level)
 
-    if mode == "cells":
-        grouped = (
-            public.filter(
-                cell_x__gte=cells[0],
-                cell_y__gte=cells[1],
-                cell_x__lte=cells[2],
-                cell_y__lte=cells[3],
-            )
+    grouped: list[tuple] = []
+    if mode == "points":
+        index.collect(key for key, _point in points)
+    else:
+        grouped = list(
+            _in_cells(cell_counts, cells)
             .annotate(gx=F("cell_x").bitrightshift(level), gy=F("cell_y").bitrightshift(level))
             .values("gx", "gy", "category_key")
-            .annotate(count=Count("id"))
+            .annotate(n=Sum("count"))
             .order_by("gx", "gy", "category_key")
+            .values_list("gx", "gy", "category_key", "n")
         )
-        for row in grouped:
-            centre = cell_centre(row["gx"], row["gy"], level=level)
-            features.append(
-                _feature(
-                    [centre.x, centre.y],
-                    catalogue[row["category_key"]],
-                    count=row["count"],
-                    extra={"cell": [row["gx"], row["gy"]]},
-                )
-            )
+        index.collect(key for _gx, _gy, key, _n in grouped)
 
     view = _cells_bbox(cells)
+    area_counts = _area_rows(
+        consultation_key=consultation_key, category_keys=public_keys, view=view
+    )
     k = suppression_k()
-    area_counts = (
-        public.filter(area__isnull=False, area__geometry__intersects=view)
-        .values("area_id", "area__name", "category_key")
-        .annotate(count=Count("id"))
-        .order_by("area__name", "category_key")
+    sensitive_totals = _area_rows(
+        consultation_key=consultation_key, category_keys=sensitive_keys, view=view, at_least=k
     )
-    sensitive_totals = (
-        approved.filter(
-            category_key__in=sensitive_keys,
-            area__isnull=False,
-            area__geometry__intersects=view,
-        )
-        .values("area_id", "area__name", "category_key")
-        .annotate(count=Count("id"))
-        # Suppression in SQL: totals under k never leave the database, not even as "0".
-        .filter(count__gte=k)
-        .order_by("area__name", "category_key")
-    )
+    index.collect(key for _area, _name, key, _count in area_counts + sensitive_totals)
+    categories, position = index.finish()
+
+    features: list[dict] = []
+    if mode == "points":
+        for key, point in points:
+            features.append(_feature([point.x, point.y], [[position[key], 1]]))
+    else:
+        size = cell_size(level)
+        for gx, gy, key, count in grouped:
+            last = features[-1]["properties"] if features else None
+            if last is not None and last["cell"] == [gx, gy]:
+                last["counts"].append([position[key], count])
+                continue
+            # The cell's centre (maps.geometry.cell_centre without building a GEOS point).
+            centre = from_mercator((gx + 0.5) * size, (gy + 0.5) * size)
+            features.append(_feature(list(centre), [[position[key], count]], cell=[gx, gy]))
     return {
         "type": "FeatureCollection",
         "features": features,
@@ -251,76 +309,72 @@ def public_concern_features(
             "cell_metres": round(cell_size(level)),
             "cells": list(cells),
             "suppression_k": k,
-            "area_counts": [_area_row(row, catalogue) for row in area_counts],
-            "sensitive_area_totals": [_area_row(row, catalogue) for row in sensitive_totals],
+            "categories": categories,
+            "area_counts": _by_area(area_counts, position),
+            "sensitive_area_totals": _by_area(sensitive_totals, position),
         },
     }
 
 
-def _category_properties(entry: dict) -> dict:
-    return {
-        "category": entry["key"],
-        "code": entry["code"],
-        "name": entry["name"],
-        "kind": entry["kind"],
-    }
-
-
-def _feature(coordinates: list[float], entry: dict, *, count: int, extra: dict) -> dict:
+def _feature(coordinates: list[float], counts: list[list[int]], **extra) -> dict:
     return {
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": _round_coords(coordinates)},
-        "properties": {**_category_properties(entry), "count": count, **extra},
+        "properties": {**extra, "counts": counts},
     }
 
 
-def _area_row(row: dict, catalogue: dict) -> dict:
-    return {
-        "area_id": row["area_id"],
-        "area": row["area__name"],
-        **_category_properties(catalogue[row["category_key"]]),
-        "count": row["count"],
-    }
+def _by_area(rows: list[tuple], position: dict[uuid.UUID, int]) -> list[dict]:
+    """Rows (sorted by area) as one entry per area with its `[category index, count]` pairs."""
+    grouped: list[dict] = []
+    for area_id, name, key, count in rows:
+        if not grouped or grouped[-1]["area_id"] != area_id:
+            grouped.append({"area_id": area_id, "area": name, "counts": []})
+        grouped[-1]["counts"].append([position[key], count])
+    return grouped
 
 
 def public_area_table(*, consultation_key: uuid.UUID, area_ids: Iterable[int]) -> dict:
     """Counts per area × category for the consultation page's server-rendered table.
 
-    Built from `public_concern_features` over the areas' extent, so the table obeys exactly the
-    rules of the map (the page works without JavaScript and never shows more than the map).
+    Read from the same summary and under the same rules as the map's `meta.area_counts` and
+    `meta.sensitive_area_totals` (the page works without JavaScript and never shows more than the
+    map), for every area of the consultation.
     """
     extent = Area.objects.filter(pk__in=list(area_ids)).aggregate(extent=Extent("geometry"))[
         "extent"
     ]
+    k = suppression_k()
     if extent is None:
-        return {
-            "categories": [],
-            "rows": [],
-            "sensitive": [],
-            "extent": None,
-            "suppression_k": suppression_k(),
-        }
-    data = public_concern_features(consultation_key=consultation_key, bbox=extent, zoom=0)
-    meta = data["meta"]
+        return {"categories": [], "rows": [], "sensitive": [], "extent": None, "suppression_k": k}
     catalogue = category_catalogue()
-    used = {row["category"] for row in meta["area_counts"]}
+    public_keys = [key for key, entry in catalogue.items() if not entry["sensitive"]]
+    sensitive_keys = [key for key, entry in catalogue.items() if entry["sensitive"]]
+    area_counts = _area_rows(consultation_key=consultation_key, category_keys=public_keys)
+    sensitive = _area_rows(
+        consultation_key=consultation_key, category_keys=sensitive_keys, at_least=k
+    )
+    used = {key for _area, _name, key, _count in area_counts}
     categories = sorted(
-        (entry for entry in catalogue.values() if entry["key"] in used),
+        (catalogue[key] for key in used),
         key=lambda entry: (entry["kind"] == ConcernCategory.Kind.ASSET, entry["sort_order"]),
     )
-    counts = {(row["area_id"], row["category"]): row["count"] for row in meta["area_counts"]}
-    areas = sorted({(row["area"], row["area_id"]) for row in meta["area_counts"]})
+    counts = {(area_id, key): count for area_id, _name, key, count in area_counts}
+    areas = sorted({(name, area_id) for area_id, name, _key, _count in area_counts})
     rows = [
         {
             "area": name,
-            "cells": [counts.get((area_id, entry["key"]), 0) for entry in categories],
+            "cells": [counts.get((area_id, uuid.UUID(entry["key"])), 0) for entry in categories],
         }
         for name, area_id in areas
     ]
     return {
         "categories": categories,
         "rows": rows,
-        "sensitive": meta["sensitive_area_totals"],
+        "sensitive": [
+            {"area": name, **catalogue[key], "count": count}
+            for _area_id, name, key, count in sensitive
+        ],
         "extent": [round(value, COORD_DECIMALS) for value in extent],
-        "suppression_k": meta["suppression_k"],
+        "suppression_k": k,
     }

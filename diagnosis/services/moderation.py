@@ -4,6 +4,10 @@ Every decision is a Wagtail log entry on the concern (`convive.concern.approve`,
 `.hide`), so the admin's History view shows who decided what, when and why. Moderation never
 touches what the resident wrote and never deletes: a rejected or hidden concern stays in the
 database (nothing accepted is lost) and can be approved later.
+
+A decision that makes a concern approved, or no longer approved, also updates the public map's
+summary counts (`map_counts_adjust`) in the same transaction, so the map never disagrees with the
+concerns.
 """
 
 from collections.abc import Iterable
@@ -15,6 +19,7 @@ from django.utils.translation import gettext as _
 from wagtail.log_actions import LogContext, log
 
 from ..models import Concern
+from .map_counts import map_counts_adjust
 
 MODERATE_PERMISSION = "diagnosis.moderate_concern"
 REASON_MAX_LENGTH = Concern._meta.get_field("moderation_reason").max_length
@@ -63,7 +68,13 @@ def moderation_check(*, user, status: str, reason: str) -> str:
     return reason
 
 
-def _moderate_locked(*, concern_id: int, user, status: str, reason: str) -> Concern:
+def _approved_delta(previous: str, status: str) -> int:
+    """+1 when a decision approves a concern, -1 when it takes an approved one away, else 0."""
+    approved = Concern.Status.APPROVED
+    return (status == approved) - (previous == approved)
+
+
+def _moderate_locked(*, concern_id: int, user, status: str, reason: str) -> tuple[Concern, int]:
     # The row lock makes two moderators deciding at once produce two ordered log entries
     # whose last one matches the stored status.
     concern = Concern.objects.select_for_update().get(pk=concern_id)
@@ -78,7 +89,7 @@ def _moderate_locked(*, concern_id: int, user, status: str, reason: str) -> Conc
         user=user,
         data={"status": {"old": previous, "new": status}, "reason": reason},
     )
-    return concern
+    return concern, _approved_delta(previous, status)
 
 
 def concern_moderate(*, concern: Concern, user, status: str, reason: str = "") -> Concern:
@@ -89,7 +100,11 @@ def concern_moderate(*, concern: Concern, user, status: str, reason: str = "") -
     """
     reason = moderation_check(user=user, status=status, reason=reason)
     with transaction.atomic():
-        return _moderate_locked(concern_id=concern.pk, user=user, status=status, reason=reason)
+        moderated, delta = _moderate_locked(
+            concern_id=concern.pk, user=user, status=status, reason=reason
+        )
+        map_counts_adjust(changes=[(moderated, delta)])
+    return moderated
 
 
 def concern_moderate_bulk(
@@ -103,6 +118,9 @@ def concern_moderate_bulk(
     reason = moderation_check(user=user, status=status, reason=reason)
     ids = sorted({concern.pk for concern in concerns})
     with transaction.atomic(), LogContext(user=user):
-        for concern_id in ids:
+        changes = [
             _moderate_locked(concern_id=concern_id, user=user, status=status, reason=reason)
+            for concern_id in ids
+        ]
+        map_counts_adjust(changes=changes)
     return len(ids)

@@ -1,15 +1,19 @@
 """The public map: what residents reported, at fuzzed places, under the data rules.
 
-Concerns are created through the real submit service and approved with a plain update (the
-moderation service belongs to another piece of work).
+Concerns are created through the real submit service and decided through the real moderation
+service, which also keeps the map's summary counts (diagnosis.services.map_counts).
 """
 
+import gzip
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Point
 from django.core.cache import cache
 
 from diagnosis import selectors
 from diagnosis.models import Concern
+from diagnosis.services import concern_moderate_bulk
 
 # Two exact points inside El Chico, written with more decimals than anything published, so the
 # test can look for their 5-decimal rounding in the responses.
@@ -26,8 +30,16 @@ def _fresh_cache():
     cache.clear()
 
 
+def decide(status, *concerns):
+    moderator, _ = get_user_model().objects.get_or_create(
+        username="moderator", defaults={"is_superuser": True, "is_staff": True}
+    )
+    reason = "" if status == "approved" else "Test decision."
+    concern_moderate_bulk(concerns=concerns, user=moderator, status=status, reason=reason)
+
+
 def approve(*concerns):
-    Concern.objects.filter(pk__in=[c.pk for c in concerns]).update(status="approved")
+    decide("approved", *concerns)
 
 
 def at(lon_lat):
@@ -38,25 +50,51 @@ def route(page, name):
     return page.get_url() + page.reverse_subpage(name)
 
 
-def features(client, page, *, bbox=CHAPINERO_BBOX, zoom=13, **params):
-    response = client.get(route(page, "map_features"), {"bbox": bbox, "zoom": zoom, **params})
+def features(client, page, *, bbox=CHAPINERO_BBOX, zoom=13, accept_encoding="", **params):
+    response = client.get(
+        route(page, "map_features"),
+        {"bbox": bbox, "zoom": zoom, **params},
+        HTTP_ACCEPT_ENCODING=accept_encoding,
+    )
     assert response.status_code == 200, response.content
     return response
 
 
+def counts(data):
+    """(category code, count) of every count on the map, resolved through meta.categories."""
+    categories = data["meta"]["categories"]
+    return [
+        (categories[index]["code"], count)
+        for feature in data["features"]
+        for index, count in feature["properties"]["counts"]
+    ]
+
+
 def total(data):
-    return sum(feature["properties"]["count"] for feature in data["features"])
+    return sum(count for _code, count in counts(data))
+
+
+def area_rows(data, name="area_counts"):
+    """(area, category code, count) for the per-area counts of a response."""
+    categories = data["meta"]["categories"]
+    return [
+        (row["area"], categories[index]["code"], count)
+        for row in data["meta"][name]
+        for index, count in row["counts"]
+    ]
 
 
 @pytest.mark.parametrize("zoom", [11, 13, 17])
 def test_only_approved_concerns_are_shown(client, consultation, submit, zoom):
     shown = submit()
-    for status in ("pending", "rejected", "hidden"):
-        Concern.objects.filter(pk=submit().pk).update(status=status)
-    approve(shown)
+    submit()  # pending
+    decide("rejected", submit())
+    hidden = submit()
+    approve(shown, hidden)
+    decide("hidden", hidden)
     data = features(client, consultation, zoom=zoom).json()
     assert total(data) == 1
-    assert sum(row["count"] for row in data["meta"]["area_counts"]) == 1
+    assert area_rows(data) == [("El Chico", "poor-lighting", 1)]
 
 
 def test_sensitive_concern_is_never_a_point_or_a_cell(client, consultation, submit, categories):
@@ -81,15 +119,13 @@ def test_sensitive_area_total_appears_only_from_five(client, consultation, submi
     cache.clear()
     data = features(client, consultation).json()
     assert data["features"] == []
-    assert data["meta"]["sensitive_area_totals"] == [
+    assert area_rows(data, "sensitive_area_totals") == [("El Chico", "domestic-violence", 5)]
+    assert data["meta"]["categories"] == [
         {
-            "area_id": data["meta"]["sensitive_area_totals"][0]["area_id"],
-            "area": "El Chico",
-            "category": str(categories["domestic"].translation_key),
+            "key": str(categories["domestic"].translation_key),
             "code": "domestic-violence",
             "name": "Violencia intrafamiliar",
             "kind": "risk",
-            "count": 5,
         }
     ]
 
@@ -128,14 +164,12 @@ def test_low_zoom_groups_concerns_per_cell_and_category(client, consultation, su
     approve(*[submit(point=at(EXACT_POINTS[0])) for _ in range(3)])
     approve(submit(point=at(EXACT_POINTS[0]), category=categories["centre"]))
     data = features(client, consultation, zoom=12).json()
-    by_code = {f["properties"]["code"]: f for f in data["features"]}
-    assert len(data["features"]) == 2
-    assert by_code["poor-lighting"]["properties"]["count"] == 3
-    assert by_code["poor-lighting"]["properties"]["kind"] == "risk"
+    # One feature for the cell, with a count per category.
+    assert len(data["features"]) == 1
+    assert sorted(counts(data)) == [("community-centre", 1), ("poor-lighting", 3)]
     # Assets come beside concerns, flagged so the map draws them differently.
-    assert by_code["community-centre"]["properties"]["kind"] == "asset"
-    assert by_code["community-centre"]["properties"]["count"] == 1
-    assert by_code["poor-lighting"]["geometry"] == by_code["community-centre"]["geometry"]
+    kinds = {entry["code"]: entry["kind"] for entry in data["meta"]["categories"]}
+    assert kinds == {"poor-lighting": "risk", "community-centre": "asset"}
     assert data["meta"]["mode"] == "cells" and data["meta"]["level"] > 0
 
 
@@ -173,16 +207,16 @@ def test_too_many_markers_fall_back_to_cells(client, consultation, submit, monke
     approve(*[submit(point=at(EXACT_POINTS[0])) for _ in range(3)])
     data = features(client, consultation, zoom=17).json()
     assert data["meta"]["mode"] == "cells"
-    assert [f["properties"]["count"] for f in data["features"]] == [3]
+    assert counts(data) == [("poor-lighting", 3)]
 
 
 def test_category_filter_by_code_or_translation_key(client, consultation, submit, categories):
     approve(submit(), submit(category=categories["harassment"]))
     by_code = features(client, consultation, category="street-harassment").json()
-    assert [f["properties"]["code"] for f in by_code["features"]] == ["street-harassment"]
+    assert counts(by_code) == [("street-harassment", 1)]
     key = str(categories["lighting"].translation_key)
     by_key = features(client, consultation, category=key).json()
-    assert [f["properties"]["code"] for f in by_key["features"]] == ["poor-lighting"]
+    assert counts(by_key) == [("poor-lighting", 1)]
     both = features(client, consultation, category=["poor-lighting", "street-harassment"]).json()
     assert total(both) == 2
     assert features(client, consultation, category="no-such-thing").json()["features"] == []
@@ -208,15 +242,13 @@ def test_concerns_in_every_language_count_together(
         ),
     )
     spanish = features(client, consultation, zoom=12).json()
-    assert [(f["properties"]["name"], f["properties"]["count"]) for f in spanish["features"]] == [
-        ("Alumbrado deficiente", 2)
-    ]
+    assert counts(spanish) == [("poor-lighting", 2)]
+    assert [entry["name"] for entry in spanish["meta"]["categories"]] == ["Alumbrado deficiente"]
     response = client.get(route(english, "map_features"), {"bbox": CHAPINERO_BBOX, "zoom": 12})
     assert english.get_url().startswith("/en/")
     in_english = response.json()
-    assert [
-        (f["properties"]["name"], f["properties"]["count"]) for f in in_english["features"]
-    ] == [("Poor lighting", 2)]
+    assert counts(in_english) == [("poor-lighting", 2)]
+    assert [entry["name"] for entry in in_english["meta"]["categories"]] == ["Poor lighting"]
 
 
 @pytest.mark.parametrize(
@@ -268,6 +300,18 @@ def test_responses_are_small_cacheable_geojson(client, consultation, submit):
     assert again.status_code == 304
     meta = response.json()["meta"]
     assert meta["suppression_k"] == 5 and meta["cell_metres"] >= 150
+
+
+def test_responses_are_gzipped_for_clients_that_accept_it(client, consultation, submit):
+    approve(*[submit() for _ in range(15)])  # 15 markers: over the 1 KB worth compressing
+    plain = features(client, consultation, zoom=17)
+    assert "Content-Encoding" not in plain and len(plain.content) > 1024
+    zipped = features(client, consultation, zoom=17, accept_encoding="gzip, deflate")
+    assert zipped["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped["Vary"]
+    assert gzip.decompress(zipped.content) == plain.content
+    assert len(zipped.content) < len(plain.content)
+    assert zipped["ETag"] != plain["ETag"]
 
 
 def test_responses_are_cached_for_a_minute(client, consultation, submit):

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.utils import translation
 from django_celery_results.models import TaskResult
 from PIL import Image
 
@@ -52,8 +53,10 @@ def notices_about(worker, concern: Concern) -> list[str]:
 
 
 def sweep(*args: str) -> str:
+    """The operator's command, read in English (the site's default language is Spanish)."""
     out = io.StringIO()
-    call_command("concern_sweep", *args, stdout=out)
+    with translation.override("en"):
+        call_command("concern_sweep", *args, stdout=out)
     return out.getvalue()
 
 

@@ -8,12 +8,14 @@ task processes a concern once.
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from diagnosis.services import concern_sweep_pending
 
 
 class Command(BaseCommand):
-    help = (
+    help = gettext_lazy(
         "Request processing (thumbnail, moderators' notice) of concerns still waiting for it, "
         "for example after the task broker was down."
     )
@@ -23,13 +25,21 @@ class Command(BaseCommand):
             "--older-than-seconds",
             type=int,
             default=120,
-            help="Only concerns submitted at least this long ago (default 120: newer ones are "
-            "probably still in the queue).",
+            help=gettext_lazy(
+                "Only concerns submitted at least this long ago (default 120: newer ones are "
+                "probably still in the queue)."
+            ),
         )
 
     def handle(self, *args, older_than_seconds: int, **options):
         if older_than_seconds < 0:
-            raise CommandError("--older-than-seconds cannot be negative.")
+            raise CommandError(_("--older-than-seconds cannot be negative."))
         requested = concern_sweep_pending(older_than=timedelta(seconds=older_than_seconds))
-        noun = "concern" if requested == 1 else "concerns"
-        self.stdout.write(f"Requested processing of {requested} {noun}.")
+        self.stdout.write(
+            ngettext(
+                "Requested processing of %(count)d concern.",
+                "Requested processing of %(count)d concerns.",
+                requested,
+            )
+            % {"count": requested}
+        )

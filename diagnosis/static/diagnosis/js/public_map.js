@@ -144,7 +144,10 @@
     if (controller) controller.abort(); // A newer view makes the pending answer useless.
     var categories = checkedCategories();
     if (!categories.all && categories.values.length === 0) {
-      render({ features: [], meta: { mode: "cells", area_counts: [], sensitive_area_totals: [] } });
+      render({
+        features: [],
+        meta: { mode: "cells", categories: [], area_counts: [], sensitive_area_totals: [] },
+      });
       statusLine.textContent = gettext("No category is selected.");
       return;
     }
@@ -186,8 +189,16 @@
     });
   }
 
-  function kindOf(properties) {
-    return properties.kind === "asset" ? "asset" : "risk";
+  function kindOf(category) {
+    return category && category.kind === "asset" ? "asset" : "risk";
+  }
+
+  // Each feature carries [category index, count] pairs; the categories are listed once in meta.
+  function expand(pairs, categories) {
+    return (pairs || []).map(function (pair) {
+      var category = categories[pair[0]] || {};
+      return { name: category.name, kind: kindOf(category), count: pair[1] };
+    });
   }
 
   function describe(kind, total, items) {
@@ -226,42 +237,36 @@
     reports.clearLayers();
     var totals = { risk: 0, asset: 0 };
     var meta = data.meta;
-    if (meta.mode === "points") {
-      data.features.forEach(function (feature) {
-        var p = feature.properties;
-        var kind = kindOf(p);
-        var c = feature.geometry.coordinates;
-        totals[kind] += p.count;
-        addMark([c[1], c[0]], kind, 1, [{ name: p.name, count: 1 }],
-          { single: true, size: 18, anchorX: 9 });
-      });
-    } else {
+    var categories = meta.categories || [];
+    data.features.forEach(function (feature) {
+      var c = feature.geometry.coordinates;
+      var latlng = [c[1], c[0]];
+      var items = expand(feature.properties.counts, categories);
+      if (meta.mode === "points") {
+        items.forEach(function (item) {
+          totals[item.kind] += item.count;
+          addMark(latlng, item.kind, 1, [{ name: item.name, count: 1 }],
+            { single: true, size: 18, anchorX: 9 });
+        });
+        return;
+      }
       // One mark per cell and kind: concerns as a circle, assets as a square beside it.
-      var groups = {};
-      data.features.forEach(function (feature) {
-        var p = feature.properties;
-        var kind = kindOf(p);
-        var key = p.cell.join(",") + "|" + kind;
-        var group = groups[key];
-        if (!group) {
-          group = groups[key] = {
-            cell: p.cell.join(","), kind: kind, total: 0, items: [],
-            latlng: [feature.geometry.coordinates[1], feature.geometry.coordinates[0]],
-          };
-        }
-        group.total += p.count;
-        group.items.push({ name: p.name, count: p.count });
-        totals[kind] += p.count;
+      var byKind = { risk: [], asset: [] };
+      items.forEach(function (item) {
+        byKind[item.kind].push(item);
+        totals[item.kind] += item.count;
       });
-      Object.keys(groups).forEach(function (key) {
-        var group = groups[key];
-        var size = Math.min(44, Math.round(16 + 4 * Math.sqrt(group.total)));
-        var both = groups[group.cell + "|risk"] && groups[group.cell + "|asset"];
+      var both = byKind.risk.length && byKind.asset.length;
+      ["risk", "asset"].forEach(function (kind) {
+        var kindItems = byKind[kind];
+        if (!kindItems.length) return;
+        var total = kindItems.reduce(function (sum, item) { return sum + item.count; }, 0);
+        var size = Math.min(44, Math.round(16 + 4 * Math.sqrt(total)));
         var anchorX = size / 2;
-        if (both) anchorX = group.kind === "risk" ? size - 2 : -2;
-        addMark(group.latlng, group.kind, group.total, group.items, { size: size, anchorX: anchorX });
+        if (both) anchorX = kind === "risk" ? size - 2 : -2;
+        addMark(latlng, kind, total, kindItems, { size: size, anchorX: anchorX });
       });
-    }
+    });
     renderList(meta, totals);
   }
 
@@ -283,11 +288,20 @@
     }
     statusLine.textContent = summary;
 
-    var rows = (meta.area_counts || []).map(function (row) {
-      return { name: row.name, kind: row.kind, area: row.area, count: row.count, sensitive: false };
-    }).concat((meta.sensitive_area_totals || []).map(function (row) {
-      return { name: row.name, kind: row.kind, area: row.area, count: row.count, sensitive: true };
-    }));
+    var categories = meta.categories || [];
+    function areaRows(list, sensitive) {
+      var rows = [];
+      (list || []).forEach(function (area) {
+        expand(area.counts, categories).forEach(function (item) {
+          rows.push({
+            name: item.name, kind: item.kind, area: area.area, count: item.count,
+            sensitive: sensitive,
+          });
+        });
+      });
+      return rows;
+    }
+    var rows = areaRows(meta.area_counts, false).concat(areaRows(meta.sensitive_area_totals, true));
     rows.sort(function (a, b) {
       return a.area.localeCompare(b.area) || (a.kind === b.kind ? 0 : a.kind === "asset" ? 1 : -1) ||
         a.name.localeCompare(b.name);
