@@ -755,7 +755,7 @@ class Command(BaseCommand):
         rows = [(_("Site"), f"{base}/"), (_("Consultation"), f"{base}{page.url}")]
         if en_page is not None:
             rows.append((_("In English"), f"{base}{en_page.specific.url}"))
-        rows.append((_("Admin"), f"{base}/admin/"))
+        rows.append((_("Admin site"), f"{base}/admin/"))
         lines = ["", _("Convive demo")]
         lines += [f"  {label + ':':<15}{url}" for label, url in rows]
         lines += ["", _("Accounts (username / password):")]
