@@ -4,28 +4,16 @@ import json
 import uuid
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
 from diagnosis.models import Concern, ConsultationPage
-from diagnosis.services import FACILITATORS, MODERATORS
+from diagnosis.services import MODERATORS
 from tests.conftest import EL_CHICO_POINT, OUTSIDE_POINT, gps_exif, jpeg_bytes
+from tests.diagnosis.conftest import staff
 
 ADD_URL = "wagtailsnippets_diagnosis_concern:add"
-
-
-def staff(username: str, *groups: str):
-    user = get_user_model().objects.create_user(username, f"{username}@example.org", "pw")
-    user.groups.add(*Group.objects.filter(name__in=groups))
-    return user
-
-
-@pytest.fixture
-def facilitator(db):
-    return staff("fede", FACILITATORS)
 
 
 @pytest.fixture

@@ -4,36 +4,17 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
 from diagnosis.models import Concern
 from diagnosis.services import (
-    FACILITATORS,
-    MODERATORS,
     ModerationRefused,
     concern_moderate,
     concern_moderate_bulk,
 )
 
 LIST_URL = "wagtailsnippets_diagnosis_concern:list"
-
-
-def staff(username: str, *groups: str):
-    user = get_user_model().objects.create_user(username, f"{username}@example.org", "pw")
-    user.groups.add(*Group.objects.filter(name__in=groups))
-    return user
-
-
-@pytest.fixture
-def moderator(db):
-    return staff("mara", MODERATORS)
-
-
-@pytest.fixture
-def facilitator(db):
-    return staff("fede", FACILITATORS)
 
 
 def url(name: str, concern: Concern) -> str:
