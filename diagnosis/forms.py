@@ -13,12 +13,12 @@ from django import forms
 from django.contrib.gis.geos import Point
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
-from wagtail.models import Locale
 
 from maps.models import Area
 
 from .models import Concern, ConcernCategory
 from .pages import ConsultationPage
+from .selectors import categories_localized
 from .services.concerns import consultation_area_ids, consultation_category_keys
 
 # Where each field's error message links to from the summary at the top of the page.
@@ -41,24 +41,12 @@ ERROR_ANCHORS = {
 
 
 def consultation_categories(*, consultation: ConsultationPage) -> list[ConcernCategory]:
-    """The consultation's categories, each in the active language when a translation exists.
+    """The consultation's categories, one per translation key, in the reader's language.
 
     Editors may pick categories in any language on any translation of the page; what counts is the
-    translation key, so one row per key is shown, preferring the active locale, then the site's
-    default locale, then whatever exists.
+    translation key.
     """
-    keys = consultation_category_keys(consultation)
-    rank: dict[int, int] = {}
-    for position, locale_of in enumerate((Locale.get_default, Locale.get_active)):
-        try:
-            rank[locale_of().pk] = 1 - position
-        except Locale.DoesNotExist:  # a language without content yet: fall back to any row
-            continue
-    chosen: dict[uuid.UUID, ConcernCategory] = {}
-    for category in ConcernCategory.objects.filter(translation_key__in=keys):
-        current = chosen.get(category.translation_key)
-        if current is None or rank.get(category.locale_id, 2) < rank.get(current.locale_id, 2):
-            chosen[category.translation_key] = category
+    chosen = categories_localized(keys=consultation_category_keys(consultation))
     return sorted(chosen.values(), key=lambda c: (c.sort_order, c.name.casefold()))
 
 

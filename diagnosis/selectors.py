@@ -58,46 +58,51 @@ def suppression_k() -> int:
     return max(int(getattr(settings, "CONVIVE_SUPPRESSION_K", 5)), 3)
 
 
-def category_catalogue() -> dict[uuid.UUID, dict]:
-    """Every category by translation key, labelled in the active language.
+def categories_localized(
+    *, keys: Iterable[uuid.UUID] | None = None
+) -> dict[uuid.UUID, ConcernCategory]:
+    """One category row per translation key, in the language the reader is using.
 
-    The label is the row of the active locale, else the default locale's, else any row: a resident
-    reading in Portuguese still gets a name when the category was not translated yet. A key counts
-    as sensitive if ANY of its rows is (the flag is synchronised, but being wrong here would put a
-    sensitive concern on the map, so we fail closed). The table holds tens of rows.
+    The row of the active locale, else the default locale's, else any row: a resident reading in
+    Portuguese still gets a name when the category was not translated yet. The form, the map and
+    the tables all label categories through this.
     """
     language = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
-    rows = list(
-        ConcernCategory.objects.values(
-            "translation_key",
-            "code",
-            "name",
-            "kind",
-            "icon",
-            "sensitive",
-            "sort_order",
-            "locale__language_code",
-        )
-    )
-    sensitive = {row["translation_key"] for row in rows if row["sensitive"]}
 
-    def preference(row: dict) -> int:
-        code = row["locale__language_code"]
+    def preference(row: ConcernCategory) -> int:
+        code = row.locale.language_code
         return 0 if code == language else 1 if code == settings.LANGUAGE_CODE else 2
 
-    catalogue: dict[uuid.UUID, dict] = {}
+    rows = ConcernCategory.objects.select_related("locale")
+    if keys is not None:
+        rows = rows.filter(translation_key__in=list(keys))
+    chosen: dict[uuid.UUID, ConcernCategory] = {}
     for row in sorted(rows, key=preference, reverse=True):
-        key = row["translation_key"]
-        catalogue[key] = {
+        chosen[row.translation_key] = row
+    return chosen
+
+
+def category_catalogue() -> dict[uuid.UUID, dict]:
+    """Every category by translation key, labelled in the active language (categories_localized).
+
+    A key counts as sensitive if ANY of its rows is (the flag is synchronised, but being wrong here
+    would put a sensitive concern on the map, so we fail closed). The table holds tens of rows.
+    """
+    sensitive = set(
+        ConcernCategory.objects.filter(sensitive=True).values_list("translation_key", flat=True)
+    )
+    return {
+        key: {
             "key": str(key),
-            "code": row["code"],
-            "name": row["name"],
-            "kind": row["kind"],
-            "icon": row["icon"],
+            "code": row.code,
+            "name": row.name,
+            "kind": row.kind,
+            "icon": row.icon,
             "sensitive": key in sensitive,
-            "sort_order": row["sort_order"],
+            "sort_order": row.sort_order,
         }
-    return catalogue
+        for key, row in categories_localized().items()
+    }
 
 
 def category_keys_resolve(*, values: Iterable[str]) -> set[uuid.UUID]:

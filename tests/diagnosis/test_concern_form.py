@@ -1,13 +1,12 @@
 """The resident's concern form, through the site as a resident's browser reaches it."""
 
-import uuid
-
 import pytest
 from django.test import Client
 from django.utils import translation
 
 from diagnosis.models import Concern
 from tests.conftest import EL_CHICO_POINT, OUTSIDE_POINT
+from tests.diagnosis.conftest import form_data
 
 ENGLISH_NAMES = {
     "lighting": "Poor lighting",
@@ -29,28 +28,6 @@ def english(consultation, categories, locales):
     page.title = "Chapinero looks after itself"
     page.save_revision().publish()
     return page
-
-
-def form_data(categories, **overrides):
-    lon, lat = EL_CHICO_POINT
-    data = {
-        "idempotency_key": str(uuid.uuid4()),
-        "category": str(categories["lighting"].pk),
-        "description": "La calle está muy oscura de noche.",
-        "latitude": str(lat),
-        "longitude": str(lon),
-        "area": "",
-        "place_description": "",
-        "time_band": "night",
-        "day_type": "both",
-        "frequency": "often",
-        "affected": ["women", "older"],
-        "gender": "",
-        "gender_description": "",
-        "age_band": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_form_lists_every_category_and_area_in_spanish(client, consultation, categories, barrios):

@@ -9,6 +9,7 @@ from PIL import Image
 
 from diagnosis.models import Concern
 from tests.conftest import EL_CHICO_POINT, gps_exif, jpeg_bytes
+from tests.diagnosis.conftest import form_data
 
 URL = "/en/chapinero/report/"
 
@@ -24,15 +25,7 @@ def english(consultation, locales):
 
 
 def post_photo(client, categories, photo, url=URL):
-    lon, lat = EL_CHICO_POINT
-    data = {
-        "idempotency_key": str(uuid.uuid4()),
-        "category": str(categories["lighting"].pk),
-        "latitude": str(lat),
-        "longitude": str(lon),
-        "photo": photo,
-    }
-    return client.post(url, data)
+    return client.post(url, form_data(categories, photo=photo))
 
 
 def stored_image(concern: Concern) -> tuple[Image.Image, bytes]:

@@ -1,7 +1,6 @@
 """Per-client submission limits that keep no address."""
 
 import pickle
-import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,7 +9,7 @@ from django.test import RequestFactory, override_settings
 
 from diagnosis.models import Concern
 from diagnosis.ratelimit import client_address, client_key, rate_parse
-from tests.conftest import EL_CHICO_POINT
+from tests.diagnosis.conftest import form_data
 
 URL = "/es/chapinero/report/"
 limited = override_settings(CONVIVE_RATE_LIMIT_ENABLED=True, CONVIVE_RATE_LIMIT="2/60")
@@ -24,14 +23,7 @@ def empty_cache():
 
 
 def post(client, categories, **extra):
-    lon, lat = EL_CHICO_POINT
-    data = {
-        "idempotency_key": str(uuid.uuid4()),
-        "category": str(categories["lighting"].pk),
-        "latitude": str(lat),
-        "longitude": str(lon),
-    }
-    return client.post(URL, data, **extra)
+    return client.post(URL, form_data(categories), **extra)
 
 
 def cache_contents() -> list[tuple[str, bytes]]:
