@@ -19,7 +19,12 @@ from maps.models import Area
 from .models import Concern, ConcernCategory
 from .pages import ConsultationPage
 from .selectors import categories_localized
-from .services.concerns import consultation_area_ids, consultation_category_keys
+from .services.concerns import (
+    CategoryChoice,
+    consultation_area_ids,
+    consultation_category_choice,
+    consultation_category_keys,
+)
 
 # Where each field's error message links to from the summary at the top of the page.
 ERROR_ANCHORS = {
@@ -205,14 +210,14 @@ class ConcernForm(forms.Form):
         # A missing or tampered key is not something a resident can fix: give the request its own.
         return self.cleaned_data.get("idempotency_key") or uuid.uuid4()
 
-    def clean_category(self) -> ConcernCategory:
+    def clean_category(self) -> CategoryChoice:
         value = self.cleaned_data["category"]
         category = (
-            ConcernCategory.objects.filter(pk=int(value)).first() if value.isdigit() else None
+            consultation_category_choice(self.consultation, int(value))
+            if value.isdigit() and len(value) < 12
+            else None
         )
-        if category is None or category.translation_key not in consultation_category_keys(
-            self.consultation
-        ):
+        if category is None:
             raise forms.ValidationError(_("Please choose one of the categories listed."))
         return category
 

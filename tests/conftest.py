@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 from PIL import Image
@@ -40,6 +41,17 @@ def default_language():
     """
     with translation.override(settings.LANGUAGE_CODE):
         yield
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Start every test with an empty cache.
+
+    Cache keys name rows by primary key (a consultation's rules, a map view), and a rolled-back
+    test's keys would otherwise describe another test's rows that reuse the same ids.
+    """
+    cache.clear()
+    yield
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point
+from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,56 +36,125 @@ class SubmitResult:
     created: bool  # False when the idempotency key had already been used (a double submit)
 
 
-def consultation_area_ids(consultation: ConsultationPage) -> list[int]:
-    """Areas of a consultation, whichever translation was used (they are shared by all).
+# Each POST needs the consultation's rules; they change only when an editor publishes, which gives
+# the page a new revision, and so a new cache key. The timeout bounds how long a change made outside
+# revisions (a translation inheriting its areas, a shell session) can go unseen.
+RULES_CACHE_SECONDS = 300
 
-    Read from the relation table only — never the boundaries — and remembered on the page object,
-    which lives for one request: the form and the submit service both ask.
+
+@dataclass(frozen=True)
+class ConsultationRules:
+    """What a submission to one consultation is checked against: ids and keys, never boundaries.
+
+    Shared by every translation of the consultation: a page without areas or categories of its own
+    uses those of the default-language version.
     """
-    cached = getattr(consultation, "_convive_area_ids", None)
-    if cached is not None:
-        return cached
-    through = ConsultationPage.areas.through.objects
-    ids = list(
-        through.filter(consultationpage_id=consultation.pk).values_list("area_id", flat=True)
+
+    area_ids: tuple[int, ...]
+    category_keys: frozenset[uuid.UUID]
+    # Every row, in any language, of an enabled category → its translation key.
+    category_key_by_id: dict[int, uuid.UUID]
+
+
+@dataclass(frozen=True)
+class CategoryChoice:
+    """A category as a submission needs it: the row the resident was shown and its translation key.
+
+    Stands in for a `ConcernCategory` in `concern_submit` without loading the row.
+    """
+
+    pk: int
+    translation_key: uuid.UUID
+
+
+def _rules_load(consultation: ConsultationPage) -> ConsultationRules:
+    areas = ConsultationPage.areas.through.objects
+    chosen = ConsultationPage.categories.through.objects
+    area_ids = list(
+        areas.filter(consultationpage_id=consultation.pk).values_list("area_id", flat=True)
     )
-    if not ids:
+    chosen_ids = chosen.filter(consultationpage_id=consultation.pk).values("concerncategory_id")
+    keys = set(
+        ConcernCategory.objects.filter(pk__in=chosen_ids).values_list("translation_key", flat=True)
+    )
+    if not area_ids or not keys:
         default_translation = consultation.get_translations(inclusive=True).filter(
             locale__language_code=consultation.locale.get_default().language_code
         )
-        ids = list(
-            through.filter(consultationpage__in=default_translation).values_list(
-                "area_id", flat=True
+        if not area_ids:
+            area_ids = list(
+                areas.filter(consultationpage__in=default_translation).values_list(
+                    "area_id", flat=True
+                )
             )
-        )
-    consultation._convive_area_ids = ids
-    return ids
+        if not keys:
+            chosen_ids = chosen.filter(consultationpage__in=default_translation).values(
+                "concerncategory_id"
+            )
+            keys = set(
+                ConcernCategory.objects.filter(pk__in=chosen_ids).values_list(
+                    "translation_key", flat=True
+                )
+            )
+    rows = ConcernCategory.objects.filter(translation_key__in=keys)
+    key_by_id = dict(rows.values_list("pk", "translation_key"))
+    return ConsultationRules(
+        area_ids=tuple(sorted(area_ids)),
+        category_keys=frozenset(keys),
+        category_key_by_id=key_by_id,
+    )
+
+
+def consultation_rules(consultation: ConsultationPage) -> ConsultationRules:
+    """The consultation's areas and categories, from the cache when its revision has not changed.
+
+    Also remembered on the page object, which lives for one request: the form, the submit service
+    and the map all ask.
+    """
+    remembered = getattr(consultation, "_convive_rules", None)
+    if remembered is not None:
+        return remembered
+    key = f"convive:consultation-rules:{consultation.pk}:{consultation.latest_revision_id or 0}"
+    rules = cache.get(key)
+    if rules is None:
+        rules = _rules_load(consultation)
+        cache.set(key, rules, RULES_CACHE_SECONDS)
+    consultation._convive_rules = rules
+    return rules
+
+
+def consultation_area_ids(consultation: ConsultationPage) -> list[int]:
+    """Areas of a consultation, whichever translation was used (they are shared by all)."""
+    return list(consultation_rules(consultation).area_ids)
 
 
 def consultation_category_keys(consultation: ConsultationPage) -> set[uuid.UUID]:
     """Translation keys of the categories enabled on a consultation (any translation of it)."""
-    cached = getattr(consultation, "_convive_category_keys", None)
-    if cached is not None:
-        return cached
-    through = ConsultationPage.categories.through.objects
+    return set(consultation_rules(consultation).category_keys)
 
-    def keys_of(pages) -> set[uuid.UUID]:
-        chosen = through.filter(consultationpage__in=pages).values("concerncategory_id")
-        return set(
-            ConcernCategory.objects.filter(pk__in=chosen).values_list("translation_key", flat=True)
+
+def consultation_category_choice(
+    consultation: ConsultationPage, category_id: int
+) -> CategoryChoice | None:
+    """The category row a resident picked, if it belongs to one of the consultation's categories.
+
+    A row missing from the cached rules may be a translation added since; the database decides.
+    """
+    rules = consultation_rules(consultation)
+    key = rules.category_key_by_id.get(category_id)
+    if key is None:
+        key = (
+            ConcernCategory.objects.filter(pk=category_id, translation_key__in=rules.category_keys)
+            .values_list("translation_key", flat=True)
+            .first()
         )
-
-    keys = keys_of([consultation.pk])
-    if not keys:
-        keys = keys_of(consultation.get_translations().values("pk"))
-    consultation._convive_category_keys = keys
-    return keys
+    return CategoryChoice(pk=category_id, translation_key=key) if key is not None else None
 
 
 def concern_submit(
     *,
     consultation: ConsultationPage,
-    category: ConcernCategory,
+    category: ConcernCategory | CategoryChoice,
     idempotency_key: uuid.UUID,
     language: str,
     description: str = "",
@@ -110,12 +180,90 @@ def concern_submit(
     enabled on it; a point must fall inside one of its areas, and the area is always assigned
     server-side; without a point, an area of the consultation or a place description is needed.
     The photo is re-encoded with all metadata removed before anything is saved. A repeated
-    idempotency key returns the concern stored the first time.
-    """
-    existing = Concern.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return SubmitResult(concern=existing, created=False)
+    idempotency key returns the concern stored the first time, even if the rules have changed
+    since.
 
+    A fresh submission costs two queries: locating the point and the INSERT. The rules come from
+    the cache, and double submits are found by the unique idempotency key refusing the INSERT,
+    not by looking first.
+    """
+    try:
+        area = _rules_check(
+            consultation=consultation,
+            category=category,
+            point=point,
+            area=area,
+            place_description=place_description,
+            enforce_open=enforce_open,
+        )
+        cleaned_photo = photo_clean(photo) if photo is not None else None
+    except ConcernRejected:
+        existing = Concern.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return SubmitResult(concern=existing, created=False)
+        raise
+
+    concern = Concern(
+        consultation=consultation,
+        consultation_key=consultation.translation_key,
+        category_id=category.pk,
+        category_key=category.translation_key,
+        description=description.strip(),
+        point=point,
+        area=area,
+        place_description=place_description.strip(),
+        time_band=time_band,
+        day_type=day_type,
+        frequency=frequency,
+        affected=sorted(set(affected or [])),
+        gender=gender,
+        gender_description=gender_description.strip() if gender == Concern.Gender.OTHER else "",
+        age_band=age_band,
+        source=source,
+        language=language,
+        entered_by=entered_by,
+        idempotency_key=idempotency_key,
+        submitted_at=timezone.now(),
+    )
+    if point is not None:
+        concern.public_point, concern.cell_x, concern.cell_y = public_location(
+            point.x, point.y, seed=concern.reference
+        )
+    if cleaned_photo is not None:
+        concern.photo.save("photo.jpg", cleaned_photo, save=False)
+
+    try:
+        if connection.in_atomic_block:
+            # Inside a caller's transaction: a savepoint, so a refused INSERT does not spoil it.
+            with transaction.atomic():
+                concern.save()
+        else:
+            # One statement in autocommit: atomic by itself, one round trip instead of three.
+            concern.save()
+    except IntegrityError:
+        # The idempotency key was used before (a double submit, perhaps a concurrent one).
+        if concern.photo:
+            concern.photo.delete(save=False)
+        existing = Concern.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return SubmitResult(concern=existing, created=False)
+    # Runs at once in autocommit, or after the caller's transaction commits.
+    transaction.on_commit(lambda: concern_enqueue_processing(concern_id=concern.pk))
+    return SubmitResult(concern=concern, created=True)
+
+
+def _rules_check(
+    *,
+    consultation: ConsultationPage,
+    category: ConcernCategory | CategoryChoice,
+    point: Point | None,
+    area: Area | None,
+    place_description: str,
+    enforce_open: bool,
+) -> Area | None:
+    """Check a submission against the consultation's rules; return its area (from the point if
+    there is one)."""
     if enforce_open and not consultation.accepts_concerns:
         raise ConcernRejected(_("This consultation is not accepting concerns at the moment."))
 
@@ -145,51 +293,4 @@ def concern_submit(
             _("Tell us where: mark the place on the map, choose an area or describe the place."),
             field="place_description",
         )
-
-    cleaned_photo = photo_clean(photo) if photo is not None else None
-
-    concern = Concern(
-        consultation=consultation,
-        consultation_key=consultation.translation_key,
-        category=category,
-        category_key=category.translation_key,
-        description=description.strip(),
-        point=point,
-        area=area,
-        place_description=place_description.strip(),
-        time_band=time_band,
-        day_type=day_type,
-        frequency=frequency,
-        affected=sorted(set(affected or [])),
-        gender=gender,
-        gender_description=gender_description.strip() if gender == Concern.Gender.OTHER else "",
-        age_band=age_band,
-        source=source,
-        language=language,
-        entered_by=entered_by,
-        idempotency_key=idempotency_key,
-        submitted_at=timezone.now(),
-    )
-    if point is not None:
-        concern.public_point, concern.cell_x, concern.cell_y = public_location(
-            point.x, point.y, seed=concern.reference
-        )
-    elif area is not None:
-        # Without a point the public location is the area itself (shown only as an area total).
-        concern.public_point = None
-    if cleaned_photo is not None:
-        concern.photo.save("photo.jpg", cleaned_photo, save=False)
-
-    try:
-        with transaction.atomic():
-            concern.save()
-            transaction.on_commit(lambda: concern_enqueue_processing(concern_id=concern.pk))
-    except IntegrityError:
-        # A concurrent double submit won the race on the idempotency key: return its row.
-        if concern.photo:
-            concern.photo.delete(save=False)
-        existing = Concern.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None:
-            raise
-        return SubmitResult(concern=existing, created=False)
-    return SubmitResult(concern=concern, created=True)
+    return area
