@@ -7,4 +7,4 @@ class CmsConfig(AppConfig):
     verbose_name = _("Site")
 
     def ready(self):
-        from . import checks  # noqa: F401
+        from . import checks, routing  # noqa: F401  (system checks; Site signal handlers)
