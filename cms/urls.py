@@ -23,6 +23,8 @@ if settings.DEBUG:
 # Public pages live under a language prefix (/es/, /en/, /fr/, /pt/); Wagtail serves the page tree.
 urlpatterns += i18n_patterns(
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("walks/", include("maps.walk_urls")),
+    path("walks/", include("maps.report_urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=True,
 )

@@ -1,6 +1,5 @@
 """Participation: concern categories, residents' concerns, and (in pages.py) consultations."""
 
-import secrets
 import uuid
 
 from django.conf import settings
@@ -12,6 +11,7 @@ from wagtail.models import TranslatableMixin
 from wagtail.search import index
 from wagtail_localize.fields import SynchronizedField, TranslatableField
 
+from maps.codes import new_reference
 from maps.demography import AgeBand
 
 
@@ -109,13 +109,6 @@ class ConcernCategory(TranslatableMixin, index.Indexed, models.Model):
 
     def __str__(self):
         return self.name
-
-
-def new_reference() -> str:
-    """A short code a resident can keep and read over the phone: no 0/O or 1/I confusion."""
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    body = "".join(secrets.choice(alphabet) for _ in range(8))
-    return f"{body[:4]}-{body[4:]}"
 
 
 def concern_photo_path(instance, filename):

@@ -3,6 +3,7 @@
 Everything is built through the same services the site uses, so fixtures obey the data rules.
 """
 
+import datetime
 import io
 import json
 import os
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
+from django.contrib.gis.geos import GEOSGeometry, LineString, MultiPolygon, Point
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
@@ -21,7 +22,7 @@ from wagtail.models import Locale, Page, Site
 from cms.models import HomePage
 from diagnosis.models import ConcernCategory, ConsultationPage
 from diagnosis.services import concern_submit
-from maps.models import Area
+from maps.models import Area, SafetyWalk
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPINERO = ROOT / "maps" / "data" / "bogota" / "chapinero_barrios.geojson"
@@ -30,6 +31,8 @@ BARRIO_CODES = ("008308", "008313", "007401")  # El Chico, Lago Gaitán, Polo Cl
 # A point inside El Chico (checked against the real boundary in tests/maps).
 EL_CHICO_POINT = (-74.0512, 4.6735)
 OUTSIDE_POINT = (-74.2, 4.5)  # far south-west of Chapinero
+# A safety walk's route starting in El Chico and heading north-east for about 550 m.
+WALK_ROUTE = ((-74.0512, 4.6735), (-74.0490, 4.6740), (-74.0475, 4.6755))
 
 
 @pytest.fixture(autouse=True)
@@ -254,3 +257,46 @@ def django_db_setup(django_db_setup):
         if hasattr(connection, "_test_serialized_contents"):
             type(connection)._test_serialized_contents = connection._test_serialized_contents
     return django_db_setup
+
+
+@pytest.fixture
+def walk(barrios):
+    """A planned daytime walk of women along WALK_ROUTE in El Chico."""
+    walk = SafetyWalk.objects.create(
+        title="Camino al colegio",
+        route=LineString(WALK_ROUTE, srid=4326),
+        meeting_point=Point(*WALK_ROUTE[0], srid=4326),
+        meeting_place="Parque El Chico, entrada norte",
+        date=datetime.date(2026, 11, 20),
+        time_band=SafetyWalk.TimeBand.DAY,
+        target_group=SafetyWalk.TargetGroup.WOMEN,
+        light=SafetyWalk.Light.DAYLIGHT,
+        weather=SafetyWalk.Weather.CLEAR,
+    )
+    walk.areas.set([barrios[0]])
+    return walk
+
+
+@pytest.fixture
+def night_walk(walk, barrios):
+    """The same route walked again at night, paired with `walk` for the day/night comparison."""
+    night = SafetyWalk.objects.create(
+        title="Camino al colegio (noche)",
+        route=walk.route,
+        meeting_point=walk.meeting_point,
+        date=datetime.date(2026, 11, 20),
+        time_band=SafetyWalk.TimeBand.NIGHT,
+        target_group=SafetyWalk.TargetGroup.WOMEN,
+        light=SafetyWalk.Light.DARK_LIT,
+        repeats=walk,
+        repeat_kind=SafetyWalk.RepeatKind.OTHER_TIME,
+    )
+    night.areas.set([barrios[0]])
+    return night
+
+
+def along_route(fraction: float) -> Point:
+    """The point a fraction (0–1) of the way along WALK_ROUTE."""
+    line = LineString(WALK_ROUTE, srid=4326)
+    point = line.interpolate_normalized(fraction)
+    return Point(point.x, point.y, srid=4326)

@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 
 from maps.geometry import public_location
 from maps.models import Area
+from maps.photos import PhotoRefused, photo_clean
 from maps.selectors import area_locate
 
 from ..models import Concern, ConcernCategory
 from ..pages import ConsultationPage
-from ..photos import photo_clean
 from .processing import concern_enqueue_processing
 
 
@@ -196,7 +196,10 @@ def concern_submit(
             place_description=place_description,
             enforce_open=enforce_open,
         )
-        cleaned_photo = photo_clean(photo) if photo is not None else None
+        try:
+            cleaned_photo = photo_clean(photo) if photo is not None else None
+        except PhotoRefused as refusal:
+            raise ConcernRejected(refusal.message, field="photo") from None
     except ConcernRejected:
         existing = Concern.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:

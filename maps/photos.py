@@ -1,6 +1,6 @@
 """Photo intake: only real images, bounded, re-encoded with every byte of metadata dropped.
 
-Residents' phones embed GPS coordinates, device serials and timestamps in EXIF/XMP. We never store
+Phones embed GPS coordinates, device serials and timestamps in EXIF/XMP. We never store
 the uploaded bytes: the image is decoded, turned upright by its orientation tag, and re-encoded from
 pixels alone as a fresh JPEG, so nothing from the original file survives but the picture.
 """
@@ -17,33 +17,40 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_SIDE = 2560  # stored photos are resized to this; enough to see a broken lamp
 
 
+class PhotoRefused(Exception):
+    """An upload that is not a photo we accept; the message is in the active language.
+
+    Shared by every upload path (residents' concerns, safety-walk stops), which turn it into their
+    own refusal on their `photo` field.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+        self.field = "photo"
+
+
 def photo_clean(upload: UploadedFile) -> ContentFile:
     """Validate and re-encode an uploaded photo; refusals carry a translated message."""
-    from .services.concerns import ConcernRejected
-
     max_bytes = settings.CONVIVE_PHOTO_MAX_BYTES
     max_pixels = settings.CONVIVE_PHOTO_MAX_PIXELS
     if upload.size is not None and upload.size > max_bytes:
-        raise ConcernRejected(
+        raise PhotoRefused(
             _("The photo is too large. Please send a photo of at most %(mb)d MB.")
             % {"mb": max_bytes // (1024 * 1024)},
-            field="photo",
         )
     data = upload.read()
     if len(data) > max_bytes:
-        raise ConcernRejected(
+        raise PhotoRefused(
             _("The photo is too large. Please send a photo of at most %(mb)d MB.")
             % {"mb": max_bytes // (1024 * 1024)},
-            field="photo",
         )
-    not_image = ConcernRejected(
+    not_image = PhotoRefused(
         _("This file is not a photo we can read. Please send a JPEG, PNG or WebP image."),
-        field="photo",
     )
-    too_many_pixels = ConcernRejected(
+    too_many_pixels = PhotoRefused(
         _("The photo has too many pixels. Please send a photo of at most %(mp)d megapixels.")
         % {"mp": max_pixels // 1_000_000},
-        field="photo",
     )
     try:
         with warnings.catch_warnings():
@@ -74,7 +81,7 @@ def photo_clean(upload: UploadedFile) -> ContentFile:
                 clean.save(buffer, "JPEG", quality=85, optimize=True)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise too_many_pixels from None
-    except ConcernRejected:
+    except PhotoRefused:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise not_image from None
