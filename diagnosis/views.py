@@ -10,9 +10,10 @@ from django.template.response import TemplateResponse
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from maps.ratelimit import rate_limit_hit
+
 from .forms import ConcernForm, consultation_areas
 from .pages import ConsultationPage
-from .ratelimit import rate_limit_hit
 from .services import ConcernRejected, concern_submit
 
 FORM_TEMPLATE = "diagnosis/concern_form.html"

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.test import RequestFactory, override_settings
 
 from diagnosis.models import Concern
-from diagnosis.ratelimit import client_address, client_key, rate_parse
+from maps.ratelimit import client_address, client_key, rate_parse
 from tests.diagnosis.conftest import form_data
 
 URL = "/es/chapinero/report/"

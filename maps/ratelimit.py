@@ -1,4 +1,5 @@
-"""Per-client limits on submissions, without keeping anyone's address.
+"""Per-client limits on submissions (concerns, walk stops, access codes), without keeping anyone's
+address.
 
 Convive stores no IP address (see DESIGN.md, "Anonymous by default"). To count a client's
 submissions we keep only a keyed hash of its address: HMAC-SHA256 keyed with SECRET_KEY plus the
@@ -79,15 +80,16 @@ def rate_limit_exempt(request: HttpRequest) -> bool:
     )
 
 
-def rate_limit_hit(*, request: HttpRequest, scope: str) -> RateLimitResult:
+def rate_limit_hit(*, request: HttpRequest, scope: str, rate: str | None = None) -> RateLimitResult:
     """Count one attempt by this client in `scope` and say whether it is within the limit.
 
     The window opens at a client's first attempt and lasts `seconds` (so there is no clock
     boundary at which a burst of twice the limit gets through). Two cache keys, both created with
     `add()` and expiring with the window: the counter (incremented atomically on Redis, under a
     lock on local memory; increments keep the expiry) and the window's start, for Retry-After.
+    `rate` ("N/seconds") overrides `CONVIVE_RATE_LIMIT` for scopes with their own limit.
     """
-    limit, seconds = rate_parse(getattr(settings, "CONVIVE_RATE_LIMIT", DEFAULT_RATE))
+    limit, seconds = rate_parse(rate or getattr(settings, "CONVIVE_RATE_LIMIT", DEFAULT_RATE))
     if not getattr(settings, "CONVIVE_RATE_LIMIT_ENABLED", True) or rate_limit_exempt(request):
         return RateLimitResult(allowed=True, count=0, limit=limit, retry_after=0)
     now = time.time()
