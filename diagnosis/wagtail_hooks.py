@@ -1,40 +1,37 @@
 """Admin registration for participation: the "Participation" menu with concerns and categories,
-moderation bulk actions, and the log actions that make each decision visible in History."""
+moderation bulk actions, and the log actions that make each decision visible in History.
+
+The queue, decision page, bulk actions and log wording are the shared moderation admin
+(`maps.moderation_admin`); `CONCERN_MODERATION` tells it about concerns."""
 
 from django import forms
-from django.urls import path
 from django.utils.translation import gettext_lazy as _
-from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
-from wagtail.log_actions import LogFormatter
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from maps.moderation_admin import ModerationViewSetMixin, moderation_admin_register
+
 from .admin_views import (
-    ApproveBulkAction,
+    CONCERN_MODERATION,
     ConcernCreateView,
-    ConcernEditView,
     ConcernEntryForm,
-    ConcernHistoryView,
-    ConcernIndexView,
     ConcernInspectView,
-    ConcernModerateView,
     ConcernPointWidget,
-    HideBulkAction,
-    RejectBulkAction,
     moderation_queue,
 )
 from .filters import ConcernFilterSet
 from .models import Concern, ConcernCategory
 
 
-class ConcernViewSet(SnippetViewSet):
+class ConcernViewSet(ModerationViewSetMixin, SnippetViewSet):
     """Concerns as a read-only snippet: a moderation queue, inspect, decide, history.
 
     Staff can add a concern on a resident's behalf (through `concern_submit`); nobody edits one.
     """
 
     model = Concern
+    kind = CONCERN_MODERATION
     icon = "warning"
     menu_label = _("Concerns")
     menu_order = 100
@@ -48,15 +45,8 @@ class ConcernViewSet(SnippetViewSet):
         "submitted_at",
     ]
     filterset_class = ConcernFilterSet
-    list_per_page = 50
-    search_fields = None
-    inspect_view_enabled = True
-    copy_view_enabled = False
-    index_view_class = ConcernIndexView
     inspect_view_class = ConcernInspectView
-    history_view_class = ConcernHistoryView
     add_view_class = ConcernCreateView
-    edit_view_class = ConcernEditView
 
     edit_handler = ObjectList(
         [
@@ -104,16 +94,6 @@ class ConcernViewSet(SnippetViewSet):
     def get_queryset(self, request):
         return moderation_queue(Concern.objects.all())
 
-    @property
-    def moderate_view(self):
-        return self.construct_view(ConcernModerateView, index_url_name=self.get_url_name("list"))
-
-    def get_urlpatterns(self):
-        return [
-            *super().get_urlpatterns(),
-            path("moderate/<int:pk>/", self.moderate_view, name="moderate"),
-        ]
-
 
 class ConcernCategoryViewSet(SnippetViewSet):
     """Translatable categories; Wagtail adds the locale filter because the model is translatable."""
@@ -136,41 +116,4 @@ class ParticipationGroup(SnippetViewSetGroup):
 
 
 register_snippet(ParticipationGroup)
-
-
-hooks.register("register_bulk_action", ApproveBulkAction)
-hooks.register("register_bulk_action", RejectBulkAction)
-hooks.register("register_bulk_action", HideBulkAction)
-
-
-class ConcernDecisionFormatter(LogFormatter):
-    """A moderation decision in a concern's History: the decision and, if given, its reason."""
-
-    decision = ""
-
-    def format_message(self, log_entry):
-        reason = (log_entry.data or {}).get("reason", "")
-        if reason:
-            return _("%(decision)s. Reason: %(reason)s") % {
-                "decision": self.decision,
-                "reason": reason,
-            }
-        return str(self.decision)
-
-
-@hooks.register("register_log_actions")
-def register_moderation_log_actions(actions):
-    @actions.register_action("convive.concern.approve")
-    class ApproveFormatter(ConcernDecisionFormatter):
-        label = _("Approve concern")
-        decision = _("Approved")
-
-    @actions.register_action("convive.concern.reject")
-    class RejectFormatter(ConcernDecisionFormatter):
-        label = _("Reject concern")
-        decision = _("Rejected")
-
-    @actions.register_action("convive.concern.hide")
-    class HideFormatter(ConcernDecisionFormatter):
-        label = _("Hide concern")
-        decision = _("Hidden")
+moderation_admin_register(CONCERN_MODERATION)

@@ -1,12 +1,18 @@
-"""Areas in the Wagtail admin: a snippet listing to find an area and an edit form with its map.
+"""Areas and safety walks in the Wagtail admin.
 
-Facilitators mostly import boundaries with `manage.py import_areas` (docs/areas.md) and come here
-to check them, fix a name, hang a barrio under its localidad or type in population figures.
+Areas: a snippet listing to find an area and an edit form with its map. Facilitators mostly import
+boundaries with `manage.py import_areas` (docs/areas.md) and come here to check them, fix a name,
+hang a barrio under its localidad or type in population figures.
+
+Safety walks (`maps.walk_admin`): the "Safety walks" menu with the walks and the moderation queue
+of their stops, the stops' bulk decisions, and the log actions that make each decision, each
+published report and each new access code visible in History.
 """
 
 from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import ObjectList
 from wagtail.admin.ui.tables import Column
@@ -14,6 +20,13 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from .models import Area
+from .moderation_admin import moderation_admin_register
+from .walk_admin import STOP_MODERATION, SafetyWalksGroup
+from .walk_moderation import (
+    LOG_ACCESS_CODE_RENEW,
+    LOG_REPORT_PUBLISH,
+    LOG_REPORT_UNPUBLISH,
+)
 
 
 class AreaAdminForm(WagtailAdminModelForm):
@@ -65,3 +78,20 @@ class AreaViewSet(SnippetViewSet):
 
 
 register_snippet(AreaViewSet)
+register_snippet(SafetyWalksGroup)
+moderation_admin_register(STOP_MODERATION)
+
+
+@hooks.register("register_log_actions")
+def register_walk_log_actions(actions):
+    actions.register_action(
+        LOG_REPORT_PUBLISH, _("Publish walk report"), _("The walk's report was published")
+    )
+    actions.register_action(
+        LOG_REPORT_UNPUBLISH, _("Unpublish walk report"), _("The walk's report was withdrawn")
+    )
+    actions.register_action(
+        LOG_ACCESS_CODE_RENEW,
+        _("New access code"),
+        _("A new participants' access code replaced the old one"),
+    )

@@ -25,3 +25,23 @@ class AreaMapWidget(LeafletWidget):
             js=["maps/js/area-map-widget.js"],
             css={"screen": ["maps/css/area-map-widget.css"]},
         )
+
+
+class RouteMapWidget(AreaMapWidget):
+    """A safety walk's route: one line the facilitator draws and reshapes with Leaflet.draw.
+
+    The model field is a LineString, so django-leaflet offers the polyline tool only; drawing a
+    new line replaces the old one (the field is not a collection). Leaflet.draw's toolbar and
+    tooltips are English in its source; `map-draw-i18n.js` puts them through the admin's
+    JavaScript catalogue. Checked in Chromium by tests/maps/test_walk_admin_map.py.
+    """
+
+    settings_overrides = {"DEFAULT_ZOOM": 15}
+
+    @property
+    def media(self):
+        return super().media + forms.Media(js=["maps/js/map-draw-i18n.js"])
+
+
+class PointMapWidget(RouteMapWidget):
+    """One point on a map (a walk's meeting point), placed with Leaflet.draw's marker tool."""

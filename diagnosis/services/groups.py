@@ -23,6 +23,11 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "wagtailadmin.access_admin",
         "diagnosis.view_concern",
         "diagnosis.moderate_concern",
+        # Safety walks: read the walks, judge their stops, publish the reports of done walks.
+        "maps.view_safetywalk",
+        "maps.view_walkstop",
+        "maps.moderate_walkstop",
+        "maps.publish_walk_report",
     ],
     FACILITATORS: [
         "wagtailadmin.access_admin",
@@ -34,6 +39,12 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "maps.view_area",
         "maps.add_area",
         "maps.change_area",
+        # Safety walks: plan them and record stops, but neither judge the stops nor publish.
+        "maps.view_safetywalk",
+        "maps.add_safetywalk",
+        "maps.change_safetywalk",
+        "maps.view_walkstop",
+        "maps.add_walkstop",
         "wagtail_localize.submit_translation",
     ],
 }

@@ -5,21 +5,40 @@ Every decision is a Wagtail log entry on the concern (`convive.concern.approve`,
 touches what the resident wrote and never deletes: a rejected or hidden concern stays in the
 database (nothing accepted is lost) and can be approved later.
 
-A decision that makes a concern approved, or no longer approved, also updates the public map's
-summary counts (`map_counts_adjust`) in the same transaction, so the map never disagrees with the
-concerns.
+The decision itself (permission, reason, row lock, log entry, all-or-nothing batches) is the
+moderation core in `maps.moderation`, shared with walk stops; this module says how concerns are
+moderated and adds what only concerns need: a decision that makes a concern approved, or no
+longer approved, also updates the public map's summary counts (`map_counts_adjust`) in the same
+transaction, so the map never disagrees with the concerns.
 """
 
 from collections.abc import Iterable
 
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.utils import timezone
-from django.utils.translation import gettext as _
-from wagtail.log_actions import LogContext, log
+from django.utils.translation import gettext_lazy
+
+from maps.moderation import (
+    Decision,
+    ModerationPolicy,
+    ModerationRefused,
+    decision_check,
+    decision_record,
+    decision_record_bulk,
+)
 
 from ..models import Concern
 from .map_counts import map_counts_adjust
+
+__all__ = [
+    "LOG_ACTIONS",
+    "MODERATE_PERMISSION",
+    "POLICY",
+    "REASON_MAX_LENGTH",
+    "REASON_REQUIRED",
+    "ModerationRefused",
+    "concern_moderate",
+    "concern_moderate_bulk",
+    "moderation_check",
+]
 
 MODERATE_PERMISSION = "diagnosis.moderate_concern"
 REASON_MAX_LENGTH = Concern._meta.get_field("moderation_reason").max_length
@@ -34,38 +53,25 @@ LOG_ACTIONS = {
 # reference code) and other moderators are owed a reason.
 REASON_REQUIRED = {Concern.Status.REJECTED, Concern.Status.HIDDEN}
 
-
-class ModerationRefused(Exception):
-    """A decision that cannot be recorded; the message is already in the moderator's language."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+POLICY = ModerationPolicy(
+    model=Concern,
+    permission=MODERATE_PERMISSION,
+    log_actions=LOG_ACTIONS,
+    reason_required=frozenset(REASON_REQUIRED),
+    denied_message=gettext_lazy("You do not have permission to moderate concerns."),
+    reason_missing_message=gettext_lazy(
+        "Give a reason to reject or hide a concern; it is kept in its history."
+    ),
+)
 
 
 def moderation_check(*, user, status: str, reason: str) -> str:
-    """Validate a decision before anything is written; returns the cleaned reason.
+    """Validate a decision on concerns before anything is written; returns the cleaned reason.
 
     Kept apart from the write so a bulk action refuses the whole batch up front instead of
     stopping half-way.
     """
-    if not (user and user.is_active and user.has_perm(MODERATE_PERMISSION)):
-        raise PermissionDenied(_("You do not have permission to moderate concerns."))
-    if status not in LOG_ACTIONS:
-        raise ModerationRefused(_("Choose a decision: approve, reject or hide."), field="status")
-    reason = (reason or "").strip()
-    if status in REASON_REQUIRED and not reason:
-        raise ModerationRefused(
-            _("Give a reason to reject or hide a concern; it is kept in its history."),
-            field="reason",
-        )
-    if len(reason) > REASON_MAX_LENGTH:
-        raise ModerationRefused(
-            _("The reason is too long (at most %(max)d characters).") % {"max": REASON_MAX_LENGTH},
-            field="reason",
-        )
-    return reason
+    return decision_check(policy=POLICY, user=user, status=status, reason=reason)
 
 
 def _approved_delta(previous: str, status: str) -> int:
@@ -74,22 +80,12 @@ def _approved_delta(previous: str, status: str) -> int:
     return (status == approved) - (previous == approved)
 
 
-def _moderate_locked(*, concern_id: int, user, status: str, reason: str) -> tuple[Concern, int]:
-    # The row lock makes two moderators deciding at once produce two ordered log entries
-    # whose last one matches the stored status.
-    concern = Concern.objects.select_for_update().get(pk=concern_id)
-    previous = concern.status
-    concern.status = status
-    concern.moderation_reason = reason
-    concern.moderated_at = timezone.now()
-    concern.save(update_fields=["status", "moderation_reason", "moderated_at"])
-    log(
-        concern,
-        LOG_ACTIONS[status],
-        user=user,
-        data={"status": {"old": previous, "new": status}, "reason": reason},
+def _map_counts_follow(decisions: list[Decision]) -> None:
+    map_counts_adjust(
+        changes=[
+            (concern, _approved_delta(previous, concern.status)) for concern, previous in decisions
+        ]
     )
-    return concern, _approved_delta(previous, status)
 
 
 def concern_moderate(*, concern: Concern, user, status: str, reason: str = "") -> Concern:
@@ -98,13 +94,14 @@ def concern_moderate(*, concern: Concern, user, status: str, reason: str = "") -
     Raises `ModerationRefused` (nothing changed) for a missing reason or an unknown decision,
     and `PermissionDenied` for a user without `diagnosis.moderate_concern`.
     """
-    reason = moderation_check(user=user, status=status, reason=reason)
-    with transaction.atomic():
-        moderated, delta = _moderate_locked(
-            concern_id=concern.pk, user=user, status=status, reason=reason
-        )
-        map_counts_adjust(changes=[(moderated, delta)])
-    return moderated
+    return decision_record(
+        policy=POLICY,
+        obj=concern,
+        user=user,
+        status=status,
+        reason=reason,
+        after=_map_counts_follow,
+    )
 
 
 def concern_moderate_bulk(
@@ -115,12 +112,11 @@ def concern_moderate_bulk(
     Each concern still gets its own log entry (its History shows the decision); the entries
     share one log UUID so the site history groups them as one action.
     """
-    reason = moderation_check(user=user, status=status, reason=reason)
-    ids = sorted({concern.pk for concern in concerns})
-    with transaction.atomic(), LogContext(user=user):
-        changes = [
-            _moderate_locked(concern_id=concern_id, user=user, status=status, reason=reason)
-            for concern_id in ids
-        ]
-        map_counts_adjust(changes=changes)
-    return len(ids)
+    return decision_record_bulk(
+        policy=POLICY,
+        objects=concerns,
+        user=user,
+        status=status,
+        reason=reason,
+        after=_map_counts_follow,
+    )

@@ -84,3 +84,34 @@ def test_groups_ensure_is_idempotent_and_keeps_extra_permissions(db):
     assert Group.objects.filter(name=MODERATORS).count() == 1
     assert codenames(moderators) == before | {"maps.add_area"}
     assert GroupPagePermission.objects.filter(group__name=FACILITATORS).count() == 3
+
+
+def test_facilitators_plan_walks_and_record_stops_but_do_not_judge_or_publish(db):
+    perms = codenames(Group.objects.get(name=FACILITATORS))
+    assert {
+        "maps.view_safetywalk",
+        "maps.add_safetywalk",
+        "maps.change_safetywalk",
+        "maps.view_walkstop",
+        "maps.add_walkstop",
+    } <= perms
+    assert "maps.moderate_walkstop" not in perms
+    assert "maps.publish_walk_report" not in perms
+    assert "maps.delete_safetywalk" not in perms
+    assert "maps.change_walkstop" not in perms
+
+
+def test_moderators_judge_walk_stops_and_publish_reports_but_do_not_plan(db):
+    perms = codenames(Group.objects.get(name=MODERATORS))
+    assert {
+        "maps.view_safetywalk",
+        "maps.view_walkstop",
+        "maps.moderate_walkstop",
+        "maps.publish_walk_report",
+    } <= perms
+    assert "maps.add_safetywalk" not in perms
+    assert "maps.change_safetywalk" not in perms
+    assert "maps.change_walkstop" not in perms
+    moderator = member("mara", MODERATORS)
+    assert moderator.has_perm("maps.moderate_walkstop")
+    assert moderator.has_perm("maps.publish_walk_report")
