@@ -9,6 +9,7 @@ from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import RichTextField
 from wagtail.models import Page
 from wagtail.search import index
+from wagtail_localize.fields import SynchronizedField
 
 
 class ConsultationPage(RoutablePageMixin, Page):
@@ -47,6 +48,17 @@ class ConsultationPage(RoutablePageMixin, Page):
         related_name="+",
         help_text=_("The categories residents can choose from (any language version)."),
     )
+    walks = ParentalManyToManyField(
+        "maps.SafetyWalk",
+        verbose_name=_("safety walks"),
+        blank=True,
+        # No reverse accessor: maps knows nothing of consultations.
+        related_name="+",
+        help_text=_(
+            "Safety walks made for this consultation. The page lists those whose report is "
+            "published."
+        ),
+    )
     privacy_notice = RichTextField(
         _("privacy notice"),
         blank=True,
@@ -65,8 +77,12 @@ class ConsultationPage(RoutablePageMixin, Page):
         ),
         FieldPanel("areas"),
         FieldPanel("categories"),
+        FieldPanel("walks"),
         FieldPanel("privacy_notice"),
     ]
+    # wagtail-localize skips many-to-many fields unless told; the walks are the same in every
+    # language, so a translation takes them from its source when it is synchronised.
+    override_translatable_fields = [SynchronizedField("walks")]
     search_fields = [*Page.search_fields, index.SearchField("intro")]
     parent_page_types = ["cms.HomePage"]
     subpage_types = []
@@ -81,7 +97,15 @@ class ConsultationPage(RoutablePageMixin, Page):
 
         context = super().get_context(request, *args, **kwargs)
         context.update(consultation_page_context(request=request, page=self))
+        context["walk_reports"] = self.published_walks()
         return context
+
+    def published_walks(self):
+        """The linked safety walks whose report is public, newest first."""
+        from maps.walk_report import walks_published
+
+        # The page may be a preview with unsaved choices: ask the relation, not the table.
+        return walks_published().filter(pk__in=[walk.pk for walk in self.walks.all()])
 
     @property
     def accepts_concerns(self) -> bool:

@@ -24,6 +24,7 @@ from django.utils.translation import get_language
 
 from maps.geometry import bbox_cells, cell_size, from_mercator, zoom_to_level
 from maps.models import Area
+from maps.suppression import suppression_k
 
 from .models import Concern, ConcernAreaCount, ConcernCategory, ConcernCellCount
 
@@ -51,11 +52,6 @@ def public_grid_level(zoom: int) -> int:
     number, and coarser cells only protect residents more.
     """
     return min(zoom_to_level(zoom) + 1, 12)
-
-
-def suppression_k() -> int:
-    # Never below 3 whatever the settings say (cms.checks also refuses it at start-up).
-    return max(int(getattr(settings, "CONVIVE_SUPPRESSION_K", 5)), 3)
 
 
 def categories_localized(

@@ -13,7 +13,7 @@ from wagtail.models import Site
 from cms.models import HomePage
 from diagnosis.models import Concern, ConcernCategory, ConsultationPage
 from diagnosis.taxonomy import TAXONOMY
-from maps.models import Area
+from maps.models import Area, ModerationStatus, SafetyWalk, WalkStop
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +140,34 @@ def test_demo_builds_a_bilingual_consultation_with_moderated_concerns(
     assert client.get("/en/chapinero-cares/").status_code == 200
     assert "Chapinero Cares" in client.get("/en/").content.decode()
 
+    # A day walk and the same route at night, every stop approved, both reports published and
+    # listed on the consultation page in both languages.
+    day = SafetyWalk.objects.get(time_band="day", title__startswith="Carrera 13")
+    night = SafetyWalk.objects.get(repeats=day)
+    assert night.repeat_kind == SafetyWalk.RepeatKind.OTHER_TIME
+    assert night.time_band == SafetyWalk.TimeBand.NIGHT
+    chapinero_central = Area.objects.get(code="008213")
+    for walk in (day, night):
+        assert walk.status == SafetyWalk.Status.DONE and walk.report_is_public
+        assert chapinero_central in walk.areas.all()
+        stops = WalkStop.objects.filter(walk=walk)
+        assert 15 <= stops.count() <= 25
+        assert not stops.exclude(status=ModerationStatus.APPROVED).exists()
+        assert stops.exclude(notes="").count() >= 5
+        assert len({stop.public_point.coords for stop in stops}) >= 10  # spread along the route
+        assert walk.participants.exists()
+    night_unsafe = WalkStop.objects.filter(walk=night).exclude(feeling="comfortable").count()
+    day_unsafe = WalkStop.objects.filter(walk=day).exclude(feeling="comfortable").count()
+    assert night_unsafe / night.stops.count() > day_unsafe / day.stops.count()
+    for page in (spanish, english):
+        assert set(page.walks.all()) == {day, night}
+    html = client.get("/es/chapinero/").content.decode()
+    assert f"/es/walks/{night.uuid}/" in html and f"/es/walks/{day.uuid}/" in html
+    report = client.get(f"/es/walks/{night.uuid}/")
+    assert report.status_code == 200
+    assert "verdict--worse" in report.content.decode()
+    assert client.get("/en/chapinero-cares/").content.decode().count("/en/walks/") == 2
+
 
 def test_running_the_demo_again_keeps_one_demo_and_prints_working_passwords():
     demo("--concerns", "10")
@@ -147,6 +175,8 @@ def test_running_the_demo_again_keeps_one_demo_and_prints_working_passwords():
 
     assert ConsultationPage.objects.count() == 2  # Spanish and English
     assert Concern.objects.count() == 10
+    assert SafetyWalk.objects.count() == 2
+    assert WalkStop.objects.count() == 39
     assert Area.objects.filter(parent__code="BOG-LOC-02").count() == 74
     assert ConcernCategory.objects.count() == 80
     assert get_user_model().objects.filter(username__in=["admin", "facilitadora"]).count() == 2
@@ -162,3 +192,5 @@ def test_reset_rebuilds_the_demo():
     assert not ConsultationPage.objects.filter(pk=old.pk).exists()
     assert ConsultationPage.objects.count() == 2
     assert Concern.objects.count() == 8
+    assert SafetyWalk.objects.count() == 2
+    assert ConsultationPage.objects.get(slug="chapinero").walks.count() == 2

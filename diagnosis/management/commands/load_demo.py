@@ -1,5 +1,6 @@
 """Build the demo site: real Chapinero (Bogotá) boundaries, a listening consultation in Spanish and
-English, a few hundred realistic concerns in moderation, and accounts to log in with.
+English, a few hundred realistic concerns in moderation, a day and a night safety walk of the same
+route with published reports, and accounts to log in with.
 
     manage.py load_demo [--concerns 300] [--reset] [--password SECRET]
 
@@ -10,16 +11,17 @@ moderator's would, so the demo obeys the same data rules as real use. See docs/d
 """
 
 import io
+import logging
 import random
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import LineString, Point
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -32,7 +34,17 @@ from cms.models import HomePage
 from diagnosis.models import Concern, ConcernCategory, ConsultationPage
 from diagnosis.services import concern_submit
 from diagnosis.taxonomy import categories_seed
-from maps.models import Area
+from maps.models import (
+    WALK_PARAMETER_FIELDS,
+    Area,
+    ModerationStatus,
+    SafetyWalk,
+    WalkParticipants,
+    WalkStop,
+)
+from maps.walks import walk_stop_record
+
+logger = logging.getLogger("convive.demo")
 
 DATA = Path(settings.BASE_DIR) / "maps" / "data" / "bogota"
 SOURCE = "Bogotá open data / IDECA (Infraestructura de Datos Espaciales de Bogotá)"
@@ -435,6 +447,116 @@ REJECT_REASONS = (
     "No trata sobre la seguridad del barrio.",
 )
 
+# --- Safety walks -------------------------------------------------------------------------------
+# The same route walked by day and again at night, so the demo report has a day/night comparison.
+# The route is hand-placed along Carrera 13 in Chapinero Central, from Calle 57 north to the Plaza
+# de Lourdes (about 800 m, inside the real barrio boundary); it is not traced from a street map.
+WALK_ROUTE = (
+    (-74.0655, 4.6418),
+    (-74.0648, 4.6443),
+    (-74.0641, 4.6466),
+    (-74.0634, 4.6487),
+)
+# Fixed identifiers: a second run finds the walks, --reset deletes exactly these.
+WALK_UUIDS = {
+    "day": uuid.uuid5(uuid.NAMESPACE_URL, "https://convive.invalid/demo/walk/carrera-13/day"),
+    "night": uuid.uuid5(uuid.NAMESPACE_URL, "https://convive.invalid/demo/walk/carrera-13/night"),
+}
+WALK_DAYS_AGO = 12
+WALK_PARTICIPANTS = {
+    "day": [
+        ("women", "18-29", 5),
+        ("women", "30-44", 4),
+        ("women", "45-64", 3),
+        ("men", "30-44", 2),
+    ],
+    "night": [("women", "18-29", 4), ("women", "30-44", 5), ("women", "45-64", 2)],
+}
+# Parts of the route and what the group found there, by day and at night: the mean score of each
+# condition (0–3) around which stops are drawn, and the hazards likely there.
+WALK_STRETCHES = (
+    # From Calle 57: shops and a TransMilenio feeder stop, busy by day, shuttered at night.
+    {
+        "day": {
+            "lighting": 2.6,
+            "openness": 2.2,
+            "visibility": 2.6,
+            "people": 2.8,
+            "security": 1.4,
+            "walk_path": 1.6,
+            "transport": 2.8,
+            "gender_diversity": 2.5,
+        },
+        "night": {
+            "lighting": 1.6,
+            "openness": 2.0,
+            "visibility": 1.2,
+            "people": 1.0,
+            "security": 0.8,
+            "walk_path": 1.6,
+            "transport": 2.4,
+            "gender_diversity": 0.9,
+        },
+        "hazards": ["maintenance", "no_toilet"],
+    },
+    # A long wall of a parking lot and a closed building: the stretch people avoid.
+    {
+        "day": {
+            "lighting": 2.2,
+            "openness": 1.2,
+            "visibility": 1.0,
+            "people": 1.6,
+            "security": 0.6,
+            "walk_path": 1.2,
+            "transport": 1.2,
+            "gender_diversity": 1.8,
+        },
+        "night": {
+            "lighting": 0.5,
+            "openness": 0.8,
+            "visibility": 0.4,
+            "people": 0.3,
+            "security": 0.2,
+            "walk_path": 1.0,
+            "transport": 0.8,
+            "gender_diversity": 0.3,
+        },
+        "hazards": ["isolated", "entrapment", "no_help", "maintenance"],
+    },
+    # Bars and restaurants towards Lourdes: lively at night, but crowded and little policing.
+    {
+        "day": {
+            "lighting": 2.4,
+            "openness": 2.0,
+            "visibility": 2.4,
+            "people": 2.4,
+            "security": 1.2,
+            "walk_path": 1.8,
+            "transport": 2.2,
+            "gender_diversity": 2.2,
+        },
+        "night": {
+            "lighting": 1.8,
+            "openness": 1.8,
+            "visibility": 2.0,
+            "people": 2.0,
+            "security": 1.0,
+            "walk_path": 1.4,
+            "transport": 2.0,
+            "gender_diversity": 1.2,
+        },
+        "hazards": ["signage", "no_help"],
+    },
+)
+WALK_NOTES = {
+    "lighting": ("Poste apagado frente al parqueadero.", "La luz no alcanza la acera."),
+    "openness": ("Muro largo sin ventanas.", "Esquina ciega: no se ve quién viene."),
+    "people": ("Casi nadie en la calle.", "Solo pasan carros."),
+    "visibility": ("Locales cerrados con persiana.", "Nadie mira hacia la calle."),
+    "walk_path": ("Andén roto y con huecos.", "Hay que bajarse a la calzada."),
+    "good": ("Hay tiendas abiertas y gente.", "Buena iluminación y vigilante en la esquina."),
+}
+
 
 def _weighted(rng: random.Random, table: dict[str, int]) -> str:
     return rng.choices(list(table), weights=list(table.values()))[0]
@@ -492,6 +614,14 @@ class Command(BaseCommand):
             page = existing.specific
             en_page = page.get_translations().filter(locale__language_code="en").first()
             self.stdout.write(_("The demo already exists; use --reset to rebuild it."))
+        walks = self._walks(page, en_page, barrios, users, reset=options["reset"])
+        if walks:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    _("Demo safety walks: %(stops)d approved stops, reports published.")
+                    % {"stops": walks}
+                )
+            )
         self._print(page, en_page, users)
 
     # --- Pieces ---------------------------------------------------------------------------------
@@ -750,11 +880,183 @@ class Command(BaseCommand):
                 concern.moderated_at = timezone.now()
                 concern.save(update_fields=["status", "moderation_reason", "moderated_at"])
 
+    # --- Safety walks ---------------------------------------------------------------------------
+
+    def _walks(self, page, en_page, barrios, users, *, reset: bool) -> int:
+        """The day and night walks of Carrera 13, their stops, moderation and published reports,
+        linked to the consultation. Returns how many stops were made (0 if the walks existed)."""
+        if reset:
+            SafetyWalk.objects.filter(uuid__in=WALK_UUIDS.values()).delete()
+        existing = SafetyWalk.objects.filter(uuid__in=WALK_UUIDS.values())
+        made = 0
+        if existing.count() < len(WALK_UUIDS):
+            existing.delete()  # half a pair from an interrupted run: rebuild both
+            made = self._walks_build(barrios, users)
+        walks = list(SafetyWalk.objects.filter(uuid__in=WALK_UUIDS.values()))
+        for consultation in (page, en_page):
+            if consultation is None:
+                continue
+            consultation = consultation.specific
+            linked = {walk.pk for walk in consultation.walks.all()}
+            if not {walk.pk for walk in walks} <= linked:
+                consultation.walks.add(*walks)
+                consultation.save_revision().publish()
+        return made
+
+    def _walks_build(self, barrios, users) -> int:
+        rng = random.Random(SEED + 2)
+        route = LineString(WALK_ROUTE, srid=4326)
+        areas = [area for area in barrios if area.geometry.intersects(route)]
+        facilitator = users["facilitadora"][0]
+        when = timezone.localdate() - timedelta(days=WALK_DAYS_AGO)
+        day = self._walk_create(
+            "day",
+            title="Carrera 13, de la calle 57 a Lourdes",
+            when=when,
+            starts=time(10, 0),
+            band=SafetyWalk.TimeBand.DAY,
+            light=SafetyWalk.Light.DAYLIGHT,
+            weather=SafetyWalk.Weather.CLOUDY,
+            route=route,
+            areas=areas,
+            facilitator=facilitator,
+        )
+        night = self._walk_create(
+            "night",
+            title="Carrera 13, de la calle 57 a Lourdes (de noche)",
+            when=when,
+            starts=time(19, 30),
+            band=SafetyWalk.TimeBand.NIGHT,
+            light=SafetyWalk.Light.DARK_LIT,
+            weather=SafetyWalk.Weather.CLEAR,
+            route=route,
+            areas=areas,
+            facilitator=facilitator,
+            repeats=day,
+        )
+        made = self._walk_stops(day, "day", 21, rng, facilitator)
+        made += self._walk_stops(night, "night", 18, rng, facilitator)
+        for walk in (day, night):
+            self._walk_finish(walk, users)
+        return made
+
+    @staticmethod
+    def _walk_create(
+        key, *, title, when, starts, band, light, weather, route, areas, facilitator, repeats=None
+    ) -> SafetyWalk:
+        walk = SafetyWalk.objects.create(
+            uuid=WALK_UUIDS[key],
+            title=title,
+            route=route,
+            meeting_point=Point(*WALK_ROUTE[0], srid=4326),
+            meeting_place="Carrera 13 con calle 57, esquina nororiental",
+            date=when,
+            starts_at=starts,
+            time_band=band,
+            target_group=SafetyWalk.TargetGroup.WOMEN,
+            facilitator=facilitator,
+            light=light,
+            weather=weather,
+            repeats=repeats,
+            repeat_kind=SafetyWalk.RepeatKind.OTHER_TIME if repeats else "",
+        )
+        walk.areas.set(areas)
+        walk.save()  # a ParentalManyToManyField is written when its owner is saved
+        for gender, age_band, count in WALK_PARTICIPANTS[key]:
+            WalkParticipants.objects.create(
+                walk=walk, gender=gender, age_band=age_band, count=count
+            )
+        return walk
+
+    def _walk_stops(self, walk, key, count, rng, facilitator) -> int:
+        """Record `count` stops through `walk_stop_record`, spread along the route, with scores
+        drawn around each stretch's means and a feeling that follows them (dark, empty and
+        closed-in places feel unsafe), as a group would record them."""
+        route = walk.route
+        start = timezone.make_aware(datetime.combine(walk.date, walk.starts_at))
+        for index in range(count):
+            fraction = (index + rng.uniform(0.2, 0.8)) / count
+            stretch = WALK_STRETCHES[min(int(fraction * len(WALK_STRETCHES)), 2)]
+            on_route = route.interpolate_normalized(fraction)
+            # GPS is a few metres off the street.
+            point = Point(
+                on_route.x + rng.uniform(-0.00008, 0.00008),
+                on_route.y + rng.uniform(-0.00008, 0.00008),
+                srid=4326,
+            )
+            scores = {}
+            for name in WALK_PARAMETER_FIELDS:
+                if rng.random() < 0.08:
+                    scores[name] = None  # not observed
+                    continue
+                value = round(stretch[key][name] + rng.uniform(-0.9, 0.9))
+                scores[name] = min(max(value, 0), 3)
+            observed = [scores[n] for n in ("lighting", "openness", "people", "visibility")]
+            observed = [value for value in observed if value is not None] or [1.5]
+            risk = 3 - sum(observed) / len(observed) + rng.uniform(-0.5, 0.5)
+            if risk < 1.3:
+                feeling = WalkStop.Feeling.COMFORTABLE
+            elif risk < 2.2:
+                feeling = WalkStop.Feeling.UNCOMFORTABLE
+            else:
+                feeling = WalkStop.Feeling.FRIGHTENING
+            hazards = [code for code in stretch["hazards"] if rng.random() < 0.25 + risk / 6]
+            worst = min(
+                (n for n in WALK_NOTES if n != "good" and scores.get(n) is not None),
+                key=lambda n: scores[n],
+                default="good",
+            )
+            if feeling == WalkStop.Feeling.COMFORTABLE:
+                worst = "good"
+            notes = rng.choice(WALK_NOTES[worst]) if rng.random() < 0.7 else ""
+            walk_stop_record(
+                walk=walk,
+                idempotency_key=uuid.UUID(int=rng.getrandbits(128), version=4),
+                point=point,
+                located_by=WalkStop.Located.GPS,
+                accuracy_m=round(rng.uniform(6, 25), 1),
+                feeling=feeling,
+                scores=scores,
+                hazards=hazards,
+                notes=notes,
+                recorded_at=start + timedelta(minutes=4 * index + rng.randint(0, 2)),
+                recorded_by=facilitator,
+                language="es",
+            )
+        return count
+
+    def _walk_finish(self, walk, users) -> None:
+        """Mark the walk done, approve its stops and publish its report, through the moderation
+        services when they are installed (else directly, and say so in the log)."""
+        SafetyWalk.objects.filter(pk=walk.pk).update(status=SafetyWalk.Status.DONE)
+        walk.refresh_from_db()
+        stops = list(WalkStop.objects.filter(walk=walk).order_by("pk"))
+        moderator, admin = users["moderador"][0], users["admin"][0]
+        decider = moderator if moderator.has_perm("maps.moderate_walkstop") else admin
+        try:
+            from maps.walk_moderation import walk_report_publish, walk_stop_moderate_bulk
+        except ImportError:
+            walk_report_publish = walk_stop_moderate_bulk = None
+        if walk_stop_moderate_bulk is not None:
+            walk_stop_moderate_bulk(stops=stops, user=decider, status=ModerationStatus.APPROVED)
+            walk_report_publish(walk=walk, user=admin)
+        else:
+            logger.warning(
+                "maps.walk_moderation is not installed: approving the demo walk %s's stops and "
+                "publishing its report directly, without log entries.",
+                walk.uuid,
+            )
+            WalkStop.objects.filter(walk=walk).update(
+                status=ModerationStatus.APPROVED, moderated_at=timezone.now()
+            )
+            SafetyWalk.objects.filter(pk=walk.pk).update(report_published_at=timezone.now())
+
     def _print(self, page, en_page, users) -> None:
         base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
         rows = [(_("Site"), f"{base}/"), (_("Consultation"), f"{base}{page.url}")]
         if en_page is not None:
             rows.append((_("In English"), f"{base}{en_page.specific.url}"))
+        rows.append((_("Walk reports"), f"{base}/es/walks/"))
         rows.append((_("Admin site"), f"{base}/admin/"))
         lines = ["", _("Convive demo")]
         lines += [f"  {label + ':':<15}{url}" for label, url in rows]
