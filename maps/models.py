@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from modelcluster.models import ClusterableModel
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
@@ -148,7 +149,7 @@ class SafetyWalk(index.Indexed, ClusterableModel):
         DARK_UNLIT = "dark_unlit", _("Dark, street lights off or missing")
 
     class Weather(models.TextChoices):
-        CLEAR = "clear", _("Clear")
+        CLEAR = "clear", pgettext_lazy("weather", "Clear")
         CLOUDY = "cloudy", _("Cloudy")
         RAIN = "rain", _("Rain")
         FOG = "fog", _("Fog or mist")

@@ -274,6 +274,7 @@ def walk(barrios):
         weather=SafetyWalk.Weather.CLEAR,
     )
     walk.areas.set([barrios[0]])
+    walk.save()  # a ParentalManyToManyField is written on save
     return walk
 
 
@@ -292,6 +293,7 @@ def night_walk(walk, barrios):
         repeat_kind=SafetyWalk.RepeatKind.OTHER_TIME,
     )
     night.areas.set([barrios[0]])
+    night.save()
     return night
 
 
