@@ -165,7 +165,7 @@ class SafetyWalk(index.Indexed, ClusterableModel):
 
     # The public identifier in URLs: ids are guessable, and a walk is not public until published.
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    title = models.CharField(_("title"), max_length=255)
+    title = models.CharField(pgettext_lazy("walk", "title"), max_length=255)
     areas = ParentalManyToManyField(Area, verbose_name=_("areas"), related_name="walks")
     route = models.LineStringField(
         _("route"),
