@@ -6,14 +6,13 @@ image — are the submit service's, so every entry path obeys them; the view tur
 errors on these fields.
 """
 
-import math
 import uuid
 
 from django import forms
-from django.contrib.gis.geos import Point
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from maps.geometry import point_from_fields
 from maps.models import Area
 
 from .models import Concern, ConcernCategory
@@ -223,29 +222,17 @@ class ConcernForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        latitude = (cleaned.get("latitude") or "").strip()
-        longitude = (cleaned.get("longitude") or "").strip()
-        cleaned["point"] = None
-        if latitude or longitude:
-            try:
-                lat, lon = float(latitude), float(longitude)
-            except ValueError:
-                lat = lon = math.nan
-            if not (
-                math.isfinite(lat)
-                and math.isfinite(lon)
-                and -90 <= lat <= 90
-                and -180 <= lon <= 180
-            ):
-                self.add_error(
-                    "latitude",
-                    _(
-                        "The position of the pin is not valid. Please place the pin again, or "
-                        "choose an area or describe the place instead."
-                    ),
-                )
-            else:
-                cleaned["point"] = Point(lon, lat, srid=4326)
+        try:
+            cleaned["point"] = point_from_fields(cleaned.get("latitude"), cleaned.get("longitude"))
+        except ValueError:
+            cleaned["point"] = None
+            self.add_error(
+                "latitude",
+                _(
+                    "The position of the pin is not valid. Please place the pin again, or "
+                    "choose an area or describe the place instead."
+                ),
+            )
         if cleaned.get("gender") != Concern.Gender.OTHER:
             cleaned["gender_description"] = ""
         return cleaned

@@ -13,6 +13,7 @@ from wagtail_localize.fields import SynchronizedField, TranslatableField
 
 from maps.codes import new_reference
 from maps.demography import AgeBand
+from maps.models import ModerationStatus
 
 
 class PreventionType(models.TextChoices):
@@ -167,11 +168,8 @@ class Concern(models.Model):
         FACILITATOR = "facilitator", _("By a facilitator on a resident's behalf")
         PAPER = "paper", _("From a paper form")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Awaiting moderation")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
-        HIDDEN = "hidden", _("Hidden")
+    # The same states and words as every moderated contribution (walk stops too).
+    Status = ModerationStatus
 
     # Whose consultation and which category — by row (what was shown) and by key (what counts).
     consultation = models.ForeignKey(

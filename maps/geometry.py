@@ -107,3 +107,18 @@ def zoom_to_level(zoom: int, *, max_level: int = 12) -> int:
     tile_metres = 2 * math.pi * EARTH_RADIUS / (2**zoom)
     level = math.floor(math.log2(max(tile_metres / 10 / _metres(), 1)))
     return max(0, min(level, max_level))
+
+
+def point_from_fields(latitude: str, longitude: str) -> Point | None:
+    """The point a form's hidden latitude/longitude fields carry, None when both are empty.
+
+    Raises ValueError when they do not make a position on Earth (text, NaN, out of range, one of
+    the two missing): the forms turn that into a message asking to place the pin again.
+    """
+    latitude, longitude = (latitude or "").strip(), (longitude or "").strip()
+    if not latitude and not longitude:
+        return None
+    lat, lon = float(latitude), float(longitude)  # ValueError for text or a missing half
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValueError(f"not a position: {latitude!r}, {longitude!r}")
+    return Point(lon, lat, srid=4326)

@@ -120,7 +120,7 @@ class AreaPopulation(models.Model):
 class ModerationStatus(models.TextChoices):
     """The moderation states shared by everything residents contribute (concerns, walk stops)."""
 
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", _("Awaiting moderation")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
     HIDDEN = "hidden", _("Hidden")

@@ -18,6 +18,7 @@ from django.utils.timezone import is_naive, make_aware
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from .geometry import point_from_fields
 from .models import WALK_PARAMETERS, SafetyWalk, WalkScore, WalkStop
 
 # Where along the route a stop is, for phones without JavaScript (or people who prefer a list):
@@ -226,29 +227,18 @@ class WalkStopForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        latitude = (cleaned.get("latitude") or "").strip()
-        longitude = (cleaned.get("longitude") or "").strip()
         located_by = (cleaned.get("located_by") or "").strip()
-        cleaned["point"] = None
-        if latitude or longitude:
-            try:
-                lat, lon = float(latitude), float(longitude)
-            except ValueError:
-                lat = lon = math.nan
-            if not (
-                math.isfinite(lat)
-                and math.isfinite(lon)
-                and -90 <= lat <= 90
-                and -180 <= lon <= 180
-            ):
-                self.add_error(
-                    "latitude",
-                    _("The position of the stop is not valid. Place the stop again on the map."),
-                )
-            else:
-                cleaned["point"] = Point(lon, lat, srid=4326)
-                if located_by not in WalkStop.Located.values:
-                    located_by = WalkStop.Located.MAP
+        try:
+            cleaned["point"] = point_from_fields(cleaned.get("latitude"), cleaned.get("longitude"))
+        except ValueError:
+            cleaned["point"] = None
+            self.add_error(
+                "latitude",
+                _("The position of the stop is not valid. Place the stop again on the map."),
+            )
+        if cleaned["point"] is not None:
+            if located_by not in WalkStop.Located.values:
+                located_by = WalkStop.Located.MAP
         elif cleaned.get("along") and self.walk.route is not None:
             point = self.walk.route.interpolate_normalized(float(cleaned["along"]))
             cleaned["point"] = Point(point.x, point.y, srid=4326)

@@ -69,6 +69,7 @@ WORKER_PRECACHE = (
     "leaflet/leaflet.css",
     "leaflet/leaflet.js",
     "maps/walks/record.css",
+    "maps/js/map-common.js",
     "maps/walks/queue.js",
     "maps/walks/record.js",
 )

@@ -97,7 +97,7 @@ class Migration(migrations.Migration):
                 ('received_at', models.DateTimeField(auto_now_add=True, verbose_name='received')),
                 ('source', models.CharField(choices=[('facilitator', 'Facilitator'), ('participant', 'Participant with the access code')], max_length=12, verbose_name='recorded by')),
                 ('language', models.CharField(max_length=10, verbose_name='language')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('hidden', 'Hidden')], default='pending', max_length=10, verbose_name='status')),
+                ('status', models.CharField(choices=[('pending', 'Awaiting moderation'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('hidden', 'Hidden')], default='pending', max_length=10, verbose_name='status')),
                 ('moderation_reason', models.CharField(blank=True, max_length=500, verbose_name='reason')),
                 ('moderated_at', models.DateTimeField(blank=True, null=True, verbose_name='moderated')),
                 ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='facilitator')),

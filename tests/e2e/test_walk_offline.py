@@ -52,7 +52,7 @@ def record_stop(page, fraction: float, feeling: str, scores: dict[str, str]) -> 
     ).tap()
     for name, value in scores.items():
         page.locator(f"input[name={name}][value='{value}'] + label").tap()
-    page.locator("label", has_text="No help nearby").tap()
+    page.locator("input[name=hazards][value=no_help] + label").tap()
     page.fill("#id_notes", f"Parada al {int(fraction * 100)} %")
     page.locator("#stop-save").tap()
     page.wait_for_function("document.getElementById('id_latitude').value === ''")  # form reset

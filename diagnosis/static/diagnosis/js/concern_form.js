@@ -36,35 +36,8 @@
     update();
   }
 
-  /* Ray casting over GeoJSON (Multi)Polygons: which area did the resident mark? Only used to
-   * tell them straight away; the server decides. */
-  function ringContains(ring, x, y) {
-    var inside = false;
-    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-      var xi = ring[i][0], yi = ring[i][1], xj = ring[j][0], yj = ring[j][1];
-      if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) {
-        inside = !inside;
-      }
-    }
-    return inside;
-  }
-
-  function polygonContains(polygon, x, y) {
-    if (!ringContains(polygon[0], x, y)) { return false; }
-    for (var h = 1; h < polygon.length; h++) {
-      if (ringContains(polygon[h], x, y)) { return false; }
-    }
-    return true;
-  }
-
   function featureContains(feature, x, y) {
-    var g = feature.geometry;
-    if (!g) { return false; }
-    if (g.type === "Polygon") { return polygonContains(g.coordinates, x, y); }
-    if (g.type === "MultiPolygon") {
-      return g.coordinates.some(function (p) { return polygonContains(p, x, y); });
-    }
-    return false;
+    return ConviveMaps.geometryContains(feature.geometry, x, y);
   }
 
   function setupMap() {

@@ -29,7 +29,6 @@
   var listBody = section.querySelector("[data-public-map-list] tbody");
   var filterForm = section.querySelector("[data-public-map-filter]");
   var DEBOUNCE_MS = 250;
-  var TILE_TIMEOUT_MS = 8000;
   var MAX_SPAN_DEGREES = 5;
 
   function escapeHtml(text) {
@@ -54,29 +53,12 @@
   }
 
   // --- Background tiles, and what happens when the tile server cannot be reached. ---------------
-  var tileLoaded = false;
-  function tilesUnavailable() {
-    if (tileLoaded) return;
-    canvas.classList.add("public-map__canvas--plain");
-    notice.hidden = false;
-  }
-  if (canvas.dataset.tileUrl) {
-    var tiles = L.tileLayer(canvas.dataset.tileUrl, {
-      attribution: canvas.dataset.tileAttribution || "",
-      maxZoom: 19,
-    });
-    tiles.on("tileload", function () {
-      tileLoaded = true;
-      canvas.classList.remove("public-map__canvas--plain");
-      notice.hidden = true;
-    });
-    tiles.on("tileerror", tilesUnavailable);
-    tiles.addTo(map);
-    // A closed network may drop requests without an error: give up waiting after a while.
-    window.setTimeout(tilesUnavailable, TILE_TIMEOUT_MS);
-  } else {
-    tilesUnavailable();
-  }
+  ConviveMaps.addTiles(map, {
+    url: canvas.dataset.tileUrl,
+    attribution: canvas.dataset.tileAttribution,
+    plainClass: "public-map__canvas--plain",
+    onPlain: function (plain) { notice.hidden = !plain; },
+  });
 
   // --- Area boundaries (vector, so they show without tiles). ------------------------------------
   map.createPane("areas");

@@ -29,7 +29,6 @@
   var statusLine = section.querySelector("[data-walk-map-status]");
   var legend = section.querySelector("[data-walk-map-legend]");
   var select = section.querySelector("[data-walk-map-colour]");
-  var TILE_TIMEOUT_MS = 8000;
 
   // Feeling: green, amber, dark red, with a shape each. Scores 0–3: a sequential scale from
   // dark red (poor) to green (good); not observed in grey.
@@ -51,28 +50,12 @@
   canvas.leafletMap = map; // for end-to-end tests; not an API
   map.setView([4.65, -74.06], 15);
 
-  var tileLoaded = false;
-  function tilesUnavailable() {
-    if (tileLoaded) return;
-    canvas.classList.add("walk-map__canvas--plain");
-    notice.hidden = false;
-  }
-  if (canvas.dataset.tileUrl) {
-    var tiles = L.tileLayer(canvas.dataset.tileUrl, {
-      attribution: canvas.dataset.tileAttribution || "",
-      maxZoom: 19,
-    });
-    tiles.on("tileload", function () {
-      tileLoaded = true;
-      canvas.classList.remove("walk-map__canvas--plain");
-      notice.hidden = true;
-    });
-    tiles.on("tileerror", tilesUnavailable);
-    tiles.addTo(map);
-    window.setTimeout(tilesUnavailable, TILE_TIMEOUT_MS);
-  } else {
-    tilesUnavailable();
-  }
+  ConviveMaps.addTiles(map, {
+    url: canvas.dataset.tileUrl,
+    attribution: canvas.dataset.tileAttribution,
+    plainClass: "walk-map__canvas--plain",
+    onPlain: function (plain) { notice.hidden = !plain; },
+  });
 
   var labels = {};
   config.parameters.forEach(function (p) { labels[p.field] = p.label; });

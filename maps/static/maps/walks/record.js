@@ -35,7 +35,6 @@
   var MAX_BACKOFF_MS = 5 * 60 * 1000;
   var SEND_TIMEOUT_MS = 90000;
   var SNAP_PX = 28; // a tap this close to the route is a tap on the route
-  var TILE_TIMEOUT_MS = 8000;
   var COLOURS = { comfortable: "#1b7a3e", uncomfortable: "#b86e00", frightening: "#b3261e" };
   var SCORE_FIELDS = Array.prototype.map.call(
     form.querySelectorAll("fieldset.walk-score"),
@@ -162,30 +161,9 @@
     return best;
   }
 
-  function ringContains(ring, x, y) {
-    var inside = false;
-    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-      var xi = ring[i][0], yi = ring[i][1], xj = ring[j][0], yj = ring[j][1];
-      if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) { inside = !inside; }
-    }
-    return inside;
-  }
-
-  function polygonContains(polygon, x, y) {
-    if (!ringContains(polygon[0], x, y)) { return false; }
-    for (var h = 1; h < polygon.length; h++) {
-      if (ringContains(polygon[h], x, y)) { return false; }
-    }
-    return true;
-  }
-
   function inWalkAreas(latlng) {
     return (config.areas || []).some(function (g) {
-      if (g.type === "Polygon") { return polygonContains(g.coordinates, latlng.lng, latlng.lat); }
-      if (g.type === "MultiPolygon") {
-        return g.coordinates.some(function (p) { return polygonContains(p, latlng.lng, latlng.lat); });
-      }
-      return false;
+      return ConviveMaps.geometryContains(g, latlng.lng, latlng.lat);
     });
   }
 
@@ -217,20 +195,12 @@
     map.attributionControl.setPrefix(false);
 
     // Tiles are a background only: without them (offline, blocked, down) everything still draws.
-    var tileLoaded = false;
-    var plain = function () {
-      if (tileLoaded) { return; }
-      canvas.classList.add("walk-map--plain");
-    };
-    if (config.tiles) {
-      var tiles = L.tileLayer(config.tiles, { attribution: config.attribution || "", maxZoom: 20, maxNativeZoom: 19 });
-      tiles.on("tileload", function () { tileLoaded = true; canvas.classList.remove("walk-map--plain"); });
-      tiles.on("tileerror", plain);
-      tiles.addTo(map);
-      window.setTimeout(plain, TILE_TIMEOUT_MS);
-    } else {
-      plain();
-    }
+    ConviveMaps.addTiles(map, {
+      url: config.tiles,
+      attribution: config.attribution,
+      maxZoom: 20,
+      plainClass: "walk-map--plain",
+    });
 
     layers.server = L.layerGroup().addTo(map);
     layers.queue = L.layerGroup().addTo(map);
