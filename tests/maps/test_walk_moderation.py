@@ -13,6 +13,8 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 from wagtail.models import ModelLogEntry
 
 from maps.models import ModerationStatus, WalkStop
@@ -235,7 +237,11 @@ def test_the_decision_form_is_preselected_and_a_missing_reason_changes_nothing(
         form.context["form"].initial["status"] == "hidden"
     )
     assert refused.status_code == 400
-    assert "Give a reason" in refused.content.decode()
+    with translation.override("es"):  # the admin speaks the user's language, Spanish here
+        assert (
+            gettext("Give a reason to reject or hide a walk stop; it is kept in its history.")
+            in refused.content.decode()
+        )
     stop.refresh_from_db()
     assert stop.status == ModerationStatus.PENDING
     assert not decisions(stop).exists()
@@ -315,9 +321,11 @@ def test_inspect_shows_the_point_scores_hazards_notes_and_photo(client, moderato
     assert f"{stop.point.y:.5f}, {stop.point.x:.5f}" in html  # exact point, staff only
     assert 'id="walk-admin-map"' in html
     assert "Poste de luz roto" in html
-    assert "No escape route" in html and "Poor maintenance" in html
-    assert html.count("Not observed") == 5  # 8 parameters, 3 scored
-    assert "0 – poor" in html and "3 – good" in html
+    with translation.override("es"):  # the admin speaks the user's language, Spanish here
+        assert gettext("No escape route") in html
+        assert gettext("Poor maintenance (rubbish, broken lights, graffiti)") in html
+        assert html.count(gettext("Not observed")) == 5  # 8 parameters, 3 scored
+        assert gettext("0 – poor") in html and gettext("3 – good") in html
     assert stop.photo.url in html
     assert stop.reference in html and "Camino al colegio" in html
     assert url("moderate", stop) in html

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
 from maps.models import ModerationStatus, SafetyWalk, WalkParticipants, WalkStop
 from maps.walks import walk_stop_record
@@ -78,7 +79,8 @@ def test_index_lists_only_published_reports(client, filled):
     assert night.title in html
     assert reverse("walk_reports:report", kwargs={"uuid": night.uuid}) in html
     assert f">{walk.title}<" not in html
-    assert "3 stops" in html or "3 paradas" in html
+    with translation.override("es"):
+        assert ngettext("%(n)s stop", "%(n)s stops", 3) % {"n": 3} in html
 
 
 def test_unpublished_report_and_exports_are_not_found_for_the_public(client, filled):
@@ -95,7 +97,8 @@ def test_staff_see_a_preview_with_a_banner_that_is_never_cached(client, filled):
     client.force_login(staff)
     response = client.get(url("report", walk))
     assert response.status_code == 200
-    assert "Preview: this report is not published." in response.content.decode()
+    with translation.override("es"):
+        assert gettext("Preview: this report is not published.") in response.content.decode()
     assert "no-store" in response["Cache-Control"]
     assert client.get(url("geojson", walk)).status_code == 200
 
@@ -118,7 +121,9 @@ def test_published_report_is_public_without_a_banner(client, filled):
     response = client.get(url("report", night))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "not published" not in html
+    assert 'class="walk-banner"' not in html
+    with translation.override("es"):
+        assert gettext("Preview: this report is not published.") not in html
     assert "public" in response["Cache-Control"]
 
 
