@@ -366,3 +366,139 @@ __all__ = [
     "ConsultationPage",
     "PreventionType",
 ]
+
+
+# --- Questionnaires ---------------------------------------------------------------------------
+
+
+class QuestionnaireVersion(models.Model):
+    """One structure of a consultation's questionnaire, as residents answered it.
+
+    The questionnaire is edited in the page (a StreamField) and may change while residents answer.
+    Each distinct structure — block ids, codes, types, choice values, limits, required flags and
+    conditions, but not the wording — gets its own row the first time someone answers it, with the
+    whole definition (texts and choice labels in every language that had the same structure then)
+    frozen in `definition`. Answers point here, so an edit never changes what an earlier answer
+    meant, and exports can list each version's questions in each language. Shared by every
+    translation of the consultation (`consultation_key`): translations keep the block ids.
+    Written only by `diagnosis.services.questionnaires`.
+    """
+
+    consultation_key = models.UUIDField(editable=False)
+    structure_hash = models.CharField(_("structure hash"), max_length=64, editable=False)
+    definition = models.JSONField(_("definition"), editable=False)
+    created_at = models.DateTimeField(_("first answered"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("questionnaire version")
+        verbose_name_plural = _("questionnaire versions")
+        ordering = ["consultation_key", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation_key", "structure_hash"],
+                name="questionnaire_version_unique",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.consultation_key} · {self.structure_hash[:8]}"
+
+    @property
+    def questions(self) -> list[dict]:
+        return self.definition.get("questions", [])
+
+
+class QuestionnaireResponse(models.Model):
+    """One resident's answers to a consultation's questionnaire, in the language they used.
+
+    Anonymous like concerns: no IP address or user agent; gender and age band are optional and
+    self-described, with the same choices as concerns so the two can be disaggregated together.
+    """
+
+    consultation = models.ForeignKey(
+        "diagnosis.ConsultationPage",
+        verbose_name=_("consultation"),
+        on_delete=models.PROTECT,
+        related_name="questionnaire_responses",
+    )
+    consultation_key = models.UUIDField(editable=False)
+    version = models.ForeignKey(
+        QuestionnaireVersion,
+        verbose_name=_("questionnaire version"),
+        on_delete=models.PROTECT,
+        related_name="responses",
+    )
+    language = models.CharField(_("language"), max_length=10)
+    submitted_at = models.DateTimeField(_("submitted"))
+    idempotency_key = models.UUIDField(unique=True, editable=False)
+    source = models.CharField(
+        _("source"), max_length=12, choices=Concern.Source.choices, default=Concern.Source.ONLINE
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    gender = models.CharField(
+        _("gender"), max_length=12, choices=Concern.Gender.choices, blank=True
+    )
+    gender_description = models.CharField(_("gender, in your words"), max_length=60, blank=True)
+    age_band = models.CharField(
+        _("age"),
+        max_length=10,
+        choices=[*AgeBand.choices, ("unsaid", _("Prefer not to say"))],
+        blank=True,
+    )
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("questionnaire response")
+        verbose_name_plural = _("questionnaire responses")
+        ordering = ["-submitted_at"]
+        indexes = [
+            models.Index(
+                fields=["consultation_key", "submitted_at"], name="questionnaire_resp_key"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.consultation_key} · {self.submitted_at:%Y-%m-%d %H:%M}"
+
+
+class Answer(models.Model):
+    """One answer: a question (by StreamField block id and code) and its value.
+
+    `block_id` is the id of the question's block in the default-language page, the same in every
+    translation; `question_code` repeats the code the version gave it, for readable exports. The
+    value is a JSON string, list of strings (multiple choice) or number.
+    """
+
+    response = models.ForeignKey(
+        QuestionnaireResponse,
+        verbose_name=_("response"),
+        on_delete=models.CASCADE,
+        related_name="answers",
+    )
+    block_id = models.CharField(_("question block id"), max_length=64, editable=False)
+    question_code = models.SlugField(_("question code"), max_length=40, editable=False)
+    value = models.JSONField(_("value"), editable=False)
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [
+            models.UniqueConstraint(fields=["response", "block_id"], name="answer_unique_question")
+        ]
+        indexes = [models.Index(fields=["block_id"], name="answer_block")]
+
+    def __str__(self):
+        return f"{self.question_code}: {self.value}"
+
+
+__all__ += ["Answer", "QuestionnaireResponse", "QuestionnaireVersion"]

@@ -4,12 +4,20 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalManyToManyField
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    MultiFieldPanel,
+    ObjectList,
+    TabbedInterface,
+)
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
-from wagtail.fields import RichTextField
+from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 from wagtail.search import index
 from wagtail_localize.fields import SynchronizedField
+
+from .questionnaire_blocks import QuestionnaireBlock
 
 
 class ConsultationPage(RoutablePageMixin, Page):
@@ -17,7 +25,8 @@ class ConsultationPage(RoutablePageMixin, Page):
 
     Residents reach it in their language; each translation is its own page, but concerns are counted
     together through the page's translation key. Its routes (see `diagnosis.views`) serve the
-    concern form, the success page and the public map data.
+    concern form, the success page and the public map data; `questionnaire/` serves its survey
+    (`diagnosis.questionnaire_views`).
     """
 
     class Phase(models.TextChoices):
@@ -64,6 +73,18 @@ class ConsultationPage(RoutablePageMixin, Page):
         blank=True,
         help_text=_("Shown beside the form: who runs the consultation and how data is used."),
     )
+    # Survey questions (docs/questionnaires.md). Answers are stored by block id and question code
+    # against a version of the questionnaire's structure, so editing it while residents answer
+    # never changes what earlier answers meant.
+    questionnaire = StreamField(
+        QuestionnaireBlock(),
+        verbose_name=_("questionnaire"),
+        blank=True,
+        help_text=_(
+            "Questions residents answer in their language. Codes and choice values stay the same "
+            "in every translation; only the texts are translated."
+        ),
+    )
 
     content_panels = [
         *Page.content_panels,
@@ -80,6 +101,15 @@ class ConsultationPage(RoutablePageMixin, Page):
         FieldPanel("walks"),
         FieldPanel("privacy_notice"),
     ]
+    questionnaire_panels = [FieldPanel("questionnaire")]
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(content_panels, heading=_("Content")),
+            ObjectList(questionnaire_panels, heading=_("Questionnaire")),
+            ObjectList(Page.promote_panels, heading=_("Promote")),
+            ObjectList(Page.settings_panels, heading=_("Settings")),
+        ]
+    )
     # wagtail-localize skips many-to-many fields unless told; the walks are the same in every
     # language, so a translation takes them from its source when it is synchronised.
     override_translatable_fields = [SynchronizedField("walks")]
@@ -132,6 +162,18 @@ class ConsultationPage(RoutablePageMixin, Page):
         from .views import concern_success
 
         return concern_success(request, self)
+
+    @path("questionnaire/", name="questionnaire")
+    def questionnaire_route(self, request):
+        from .questionnaire_views import questionnaire_form
+
+        return questionnaire_form(request, self)
+
+    @path("questionnaire/thanks/", name="questionnaire_thanks")
+    def questionnaire_thanks_route(self, request):
+        from .questionnaire_views import questionnaire_thanks
+
+        return questionnaire_thanks(request, self)
 
     @path("map/features/", name="map_features")
     def map_features_route(self, request):

@@ -14,6 +14,12 @@ __all__ = [
 
 from .groups import FACILITATORS, MODERATORS, groups_ensure
 from .moderation import ModerationRefused, concern_moderate, concern_moderate_bulk
+from .questionnaires import (
+    QuestionnaireRejected,
+    questionnaire_definition,
+    questionnaire_submit,
+    questionnaire_version_for,
+)
 
 __all__ += [
     "FACILITATORS",
@@ -22,4 +28,11 @@ __all__ += [
     "concern_moderate",
     "concern_moderate_bulk",
     "groups_ensure",
+]
+
+__all__ += [
+    "QuestionnaireRejected",
+    "questionnaire_definition",
+    "questionnaire_submit",
+    "questionnaire_version_for",
 ]
