@@ -12,7 +12,7 @@ ifdef DATABASE_URL
 export DATABASE_URL
 endif
 
-.PHONY: demo test system-deps venv messages lint format lock serve clean bench-data
+.PHONY: demo test system-deps venv messages node-tools lint format lock serve clean bench-data
 
 demo: export WAGTAILADMIN_BASE_URL ?= http://$(HOST):$(PORT)
 
@@ -24,7 +24,7 @@ demo: system-deps venv messages
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## test: the whole suite (SpatiaLite by default; make test DATABASE_URL=postgis://… for PostGIS)
-test: system-deps venv messages
+test: system-deps venv messages node-tools
 	DJANGO_SETTINGS_MODULE=cms.settings.test $(PY) -m pytest $(PYTEST_ARGS)
 
 ## system-deps: Debian/Ubuntu packages (installed when root or sudo is available)
@@ -44,6 +44,14 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	fi
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
+	@touch $@
+
+## node-tools: axe-core for the accessibility tests, pinned in package-lock.json (never served)
+node-tools: node_modules/axe-core/axe.min.js
+
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@command -v npm >/dev/null || .ci/system-deps nodejs npm
+	npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
 ## messages: compile the gettext catalogues in locale/
@@ -76,4 +84,4 @@ serve: venv
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 clean:
-	rm -rf $(VENV) var convive.sqlite3
+	rm -rf $(VENV) var convive.sqlite3 node_modules

@@ -69,6 +69,7 @@ WORKER_PRECACHE = (
     "leaflet/leaflet.css",
     "leaflet/leaflet.js",
     "maps/walks/record.css",
+    "cms/js/leaflet-a11y.js",
     "maps/js/map-common.js",
     "maps/walks/queue.js",
     "maps/walks/record.js",
