@@ -1,11 +1,14 @@
 """The questionnaire builder's checks, as an editor meets them in the page editor."""
 
 import copy
+import json
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import translation
+from django.utils.translation import gettext
 from wagtail.blocks.stream_block import StreamBlockValidationError
+from wagtail.coreutils import safe_snake_case
 
 from diagnosis.questionnaire_blocks import QuestionnaireBlock, questionnaire_stream
 from tests.diagnosis.test_questionnaire_submit import QUESTIONS, choices, question
@@ -108,12 +111,23 @@ def test_codes_must_be_slugs():
     assert "code" in caught.value.block_errors[0].block_errors
 
 
+CODE_HELP = (
+    "A short, stable code unique in this questionnaire, e.g. walk-alone-night. Used in "
+    "conditions and exports; the same in every language."
+)
+
+
 def test_page_editor_has_a_questionnaire_tab(client, consultation):
     admin = get_user_model().objects.create_superuser("ada", "ada@example.org", "pw")
     client.force_login(admin)
     response = client.get(f"/admin/pages/{consultation.pk}/edit/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'href="#tab-questionnaire"' in html
-    assert "panel-child-questionnaire-questionnaire-section" in html
-    assert "walk-alone-night" in html  # the code's help text, in the block definitions
+    # Wagtail names a tab after its heading, in the editor's language (Spanish here).
+    with translation.override("es"):
+        tab = safe_snake_case(gettext("Questionnaire"))
+        code_help = gettext(CODE_HELP)
+    assert tab and f'href="#tab-{tab}"' in html
+    assert f"panel-child-{tab}-questionnaire-section" in html
+    # The code's help text, in the block definitions (JSON-escaped in the page).
+    assert json.dumps(code_help)[1:-1] in html

@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import translation
+from django.utils.translation import gettext
+from wagtail.coreutils import safe_snake_case
 
 from diagnosis.models import QuestionnaireResponse
 from tests.diagnosis.test_questionnaire_submit import questionnaire_set
@@ -98,11 +101,14 @@ def test_editor_sees_the_questionnaire_tab(browser, live_server, consultation):
     page.fill("#id_username", "ada")
     page.fill("#id_password", "pw")
     page.click("button[type=submit]")
-    page.goto(f"{live_server.url}/admin/pages/{consultation.pk}/edit/#tab-questionnaire")
-    page.click("a[href='#tab-questionnaire']")
-    page.wait_for_selector("#tab-questionnaire [data-contentpath='code'] input")
+    # Wagtail names a tab after its heading, in the editor's language (Spanish here).
+    with translation.override("es"):
+        tab = f"#tab-{safe_snake_case(gettext('Questionnaire'))}"
+    page.goto(f"{live_server.url}/admin/pages/{consultation.pk}/edit/")
+    page.click(f"a[href='{tab}']")
+    page.wait_for_selector(f"{tab} [data-contentpath='code'] input")
     codes = page.eval_on_selector_all(
-        "#tab-questionnaire [data-contentpath='code'] input",
+        f"{tab} [data-contentpath='code'] input",
         "inputs => inputs.map(input => input.value)",
     )
     # Each question's own code field, then its condition's (empty unless set), in page order.
