@@ -489,6 +489,9 @@ def test_the_access_code_is_only_renewed_by_a_post_from_someone_who_may_change_t
 
 def test_a_report_is_only_published_once_the_walk_is_done(client, moderator, walk):
     client.force_login(moderator)
+    # The button is there but cannot be pressed; the page says why.
+    inspect = client.get(url("inspect", walk)).content.decode()
+    assert re.search(r'<button type="submit" class="button" disabled[^>]*>', inspect)
 
     refused = client.post(url("publish", walk), follow=True)
 
@@ -513,6 +516,15 @@ def test_a_report_is_only_published_once_the_walk_is_done(client, moderator, wal
     assert entry.user == moderator
     page = client.get(url("inspect", walk)).content.decode()
     assert url("unpublish", walk) in page
+
+
+def test_a_done_walk_offers_an_active_publish_button(client, moderator, walk):
+    walk.status = SafetyWalk.Status.DONE
+    walk.save()
+    client.force_login(moderator)
+    page = client.get(url("inspect", walk)).content.decode()
+    assert url("publish", walk) in page
+    assert not re.search(r'<button type="submit" class="button" disabled[^>]*>', page)
 
 
 def test_unpublishing_withdraws_the_report_and_is_logged(client, moderator, walk):
