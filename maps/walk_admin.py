@@ -497,19 +497,36 @@ def walk_map_data(walk: SafetyWalk, *, stops=None) -> dict | None:
     return data
 
 
+def _access_code_renew(request, walk) -> str:
+    code = walk_access_code_replace(walk=walk, user=request.user)
+    return _("New access code: %(code)s. The old code no longer works.") % {"code": code}
+
+
+def _report_publish(request, walk) -> str:
+    walk_report_publish(walk=walk, user=request.user)
+    return _("The report of “%(walk)s” is public.") % {"walk": walk}
+
+
+def _report_unpublish(request, walk) -> str:
+    walk_report_unpublish(walk=walk, user=request.user)
+    return _("The report of “%(walk)s” is no longer public.") % {"walk": walk}
+
+
 class WalkActionView(View):
     """A POST-only action on one walk that redirects back to its inspect view.
 
-    Anonymous users never get here (Wagtail's admin URLs send them to the login); the service
-    checks the permission and the view turns its refusal into a 403.
+    `action(request, walk)` calls the service and returns the success message; it is given to
+    `as_view`. Anonymous users never get here (Wagtail's admin URLs send them to the login); the
+    service checks the permission and the view turns its refusal into a 403.
     """
 
     http_method_names = ["post"]
+    action = None
 
     def post(self, request, pk):
         walk = get_object_or_404(SafetyWalk.objects.defer(*WALK_GEOMETRY), pk=pk)
         try:
-            self.act(request, walk)
+            messages.success(request, self.action(request, walk))
         except PermissionDenied as denied:
             return moderation_forbidden(
                 request,
@@ -520,32 +537,6 @@ class WalkActionView(View):
         except ReportRefused as refusal:
             messages.error(request, refusal.message)
         return redirect(get_valid_next_url_from_request(request) or _walk_url(walk, "inspect"))
-
-    def act(self, request, walk):
-        raise NotImplementedError
-
-
-class WalkAccessCodeRenewView(WalkActionView):
-    def act(self, request, walk):
-        code = walk_access_code_replace(walk=walk, user=request.user)
-        messages.success(
-            request,
-            _("New access code: %(code)s. The old code no longer works.") % {"code": code},
-        )
-
-
-class WalkReportPublishView(WalkActionView):
-    def act(self, request, walk):
-        walk_report_publish(walk=walk, user=request.user)
-        messages.success(request, _("The report of “%(walk)s” is public.") % {"walk": walk})
-
-
-class WalkReportUnpublishView(WalkActionView):
-    def act(self, request, walk):
-        walk_report_unpublish(walk=walk, user=request.user)
-        messages.success(
-            request, _("The report of “%(walk)s” is no longer public.") % {"walk": walk}
-        )
 
 
 class SafetyWalkViewSet(SnippetViewSet):
@@ -589,9 +580,19 @@ class SafetyWalkViewSet(SnippetViewSet):
     def get_urlpatterns(self):
         return [
             *super().get_urlpatterns(),
-            path("access-code/<int:pk>/", WalkAccessCodeRenewView.as_view(), name="access_code"),
-            path("publish/<int:pk>/", WalkReportPublishView.as_view(), name="publish"),
-            path("unpublish/<int:pk>/", WalkReportUnpublishView.as_view(), name="unpublish"),
+            path(
+                "access-code/<int:pk>/",
+                WalkActionView.as_view(action=_access_code_renew),
+                name="access_code",
+            ),
+            path(
+                "publish/<int:pk>/", WalkActionView.as_view(action=_report_publish), name="publish"
+            ),
+            path(
+                "unpublish/<int:pk>/",
+                WalkActionView.as_view(action=_report_unpublish),
+                name="unpublish",
+            ),
         ]
 
 
