@@ -154,6 +154,28 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "America/Bogota")
 USE_I18N = True
 USE_TZ = True
 
+# Machine translation in wagtail-localize's translation editor: off unless configured. Pages it
+# worded carry a notice for readers until a person has reviewed every machine-made segment
+# (cms.machine_translation). DeepL: CONVIVE_MACHINE_TRANSLATOR=deepl + DEEPL_AUTH_KEY;
+# LibreTranslate (self-hostable): =libretranslate + LIBRETRANSLATE_URL [+ LIBRETRANSLATE_API_KEY].
+_MACHINE_TRANSLATORS = {
+    "deepl": lambda: {
+        "CLASS": "wagtail_localize.machine_translators.deepl.DeepLTranslator",
+        "OPTIONS": {"AUTH_KEY": os.environ["DEEPL_AUTH_KEY"]},
+    },
+    "libretranslate": lambda: {
+        "CLASS": "wagtail_localize.machine_translators.libretranslate.LibreTranslator",
+        "OPTIONS": {
+            "LIBRETRANSLATE_URL": os.environ["LIBRETRANSLATE_URL"],
+            "API_KEY": os.environ.get("LIBRETRANSLATE_API_KEY", ""),
+        },
+    },
+}
+if os.environ.get("CONVIVE_MACHINE_TRANSLATOR"):
+    WAGTAILLOCALIZE_MACHINE_TRANSLATOR = _MACHINE_TRANSLATORS[
+        os.environ["CONVIVE_MACHINE_TRANSLATOR"]
+    ]()
+
 # --- Static and media -------------------------------------------------------------------------
 
 STATIC_URL = "/static/"

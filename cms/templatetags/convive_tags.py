@@ -3,7 +3,10 @@
 from django import template
 from django.conf import settings
 from django.urls import translate_url
+from django.utils.html import format_html
 from django.utils.translation import get_language
+
+from cms.machine_translation import machine_translation_of
 
 register = template.Library()
 
@@ -33,3 +36,25 @@ def language_links(context):
             url = translate_url(request.get_full_path(), code) if request else f"/{code}/"
         links.append({"code": code, "name": name, "url": url, "current": code == current})
     return {"links": links}
+
+
+@register.inclusion_tag("cms/includes/machine_translation_notice.html", takes_context=True)
+def machine_translation_notice(context):
+    """A notice on pages whose wording is (partly) a machine translation, linking the original."""
+    page = context.get("page")
+    found = machine_translation_of(page) if page is not None else None
+    if found is None:
+        return {"notice": False}
+    original = found.original
+    return {
+        "notice": True,
+        "original_url": original.get_url(context.get("request")) if original else "",
+        # The language's own name, marked as being in that language for screen readers.
+        "original_language": format_html(
+            '<span lang="{}">{}</span>',
+            original.locale.language_code,
+            original.locale.get_display_name(),
+        )
+        if original
+        else "",
+    }
