@@ -1,7 +1,8 @@
 """Accessibility in real headless Chromium: axe-core (pinned in package-lock.json) runs on every
 public page a resident or the public meets, in Spanish and English, on a phone and a desktop, and
 must find no serious or critical violation of WCAG 2.0/2.1 A and AA. A second test checks that the
-pages residents fill in on the street do not scroll sideways on a 320 px wide screen.
+pages residents fill in on the street do not scroll sideways on a 320 px wide screen, and a third
+that every page still fits, with no text cut off, at 200 % zoom.
 
 axe cannot judge everything (it finds roughly a third of WCAG problems: not whether a label makes
 sense, nor whether focus order is logical); docs/accessibility.md lists what is checked by hand.
@@ -272,6 +273,17 @@ def test_public_pages_have_no_serious_or_critical_violations(
     assert not found, "axe-core found serious or critical violations:\n" + describe(found)
 
 
+# The pages residents and facilitators fill in on the street, on the smallest phones.
+FIELD_PAGES = {
+    "consultation",
+    "concern-form",
+    "concern-form-errors",
+    "questionnaire",
+    "questionnaire-errors",
+    "walk-field",
+}
+
+
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_field_pages_fit_a_320px_screen(
     browser, live_server, consultation, categories, locales, walk, lang
@@ -283,7 +295,7 @@ def test_field_pages_fit_a_320px_screen(
     page = context.new_page()
     widths = {}
     for name in visit_pages(page, live_server.url, lang, consultation, walk):
-        if name not in {"consultation", "concern-form", "concern-form-errors", "walk-field"}:
+        if name not in FIELD_PAGES:
             continue
         settle(page)
         widths[name] = page.evaluate(OVERFLOW)
@@ -291,6 +303,55 @@ def test_field_pages_fit_a_320px_screen(
         if name == "walk-field":
             break
     context.close()
-    assert set(widths) == {"consultation", "concern-form", "concern-form-errors", "walk-field"}
+    assert set(widths) == FIELD_PAGES
     too_wide = {name: found for name, found in widths.items() if found["width"] > 320}
     assert not too_wide, f"pages wider than a 320 px screen (scrollWidth): {too_wide}"
+
+
+# Text whose box cuts it off: an element that hides its overflow while its content is larger than
+# the box (leaving out visually hidden helpers and the maps' own panes).
+CLIPPED_TEXT = """() => {
+    const found = [];
+    for (const el of document.body.querySelectorAll('*')) {
+        if (el.closest('.leaflet-container, .visually-hidden, .skip-link, [hidden]')) continue;
+        const style = getComputedStyle(el);
+        const hides = v => v === 'hidden' || v === 'clip';
+        if (!hides(style.overflowX) && !hides(style.overflowY)) continue;
+        if (!el.innerText || !el.innerText.trim()) continue;
+        if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1) {
+            found.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+                       + ' ' + el.innerText.trim().slice(0, 40));
+        }
+    }
+    return found.slice(0, 10);
+}"""
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_pages_work_at_200_percent_zoom(
+    browser, live_server, consultation, categories, locales, walk, lang
+):
+    """WCAG 1.4.4 (resize text): a 1280 px wide window zoomed to 200 %.
+
+    Chromium's page zoom lays the page out in half as many CSS pixels at twice the pixel density,
+    which is exactly this context. Every page must still fit (no sideways scrolling) and no text
+    may be cut off by a box too small for it.
+    """
+    site_with_data(consultation, categories, locales, walk)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(
+        locale=LOCALES[lang], viewport={"width": 640, "height": 450}, device_scale_factor=2
+    )
+    page = context.new_page()
+    problems, checked = {}, []
+    for name in visit_pages(page, live_server.url, lang, consultation, walk):
+        settle(page)
+        checked.append(name)
+        overflow = page.evaluate(OVERFLOW)
+        clipped = page.evaluate(CLIPPED_TEXT)
+        if overflow["width"] > 640 or clipped:
+            problems[name] = {"overflow": overflow, "clipped": clipped}
+        page.screenshot(path=SHOTS / f"zoom200-{lang}-{name}.png", full_page=True)
+    context.close()
+    assert len(checked) == 9
+    assert not problems, f"pages that do not survive 200 % zoom: {problems}"
