@@ -18,12 +18,14 @@ insertion cannot undo a translator's work.
 
 from collections.abc import Mapping
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from wagtail.models import Locale
 from wagtail_localize.models import (
     String,
     StringTranslation,
     TranslatableObject,
+    Translation,
     TranslationContext,
 )
 from wagtail_localize.segments import StringSegmentValue
@@ -86,3 +88,25 @@ def offer_translations(
                 )
                 recorded += created
     return recorded
+
+
+def synchronised_source(page):
+    """The page `page` is a wagtail-localize translation of, while it is kept in sync; else None.
+
+    Such a translation is rebuilt from its source at every synchronisation, so tools that add
+    content (the question bank, the XLSForm import) must write to the source instead: what they
+    wrote into the translation would be lost at the next sync.
+    """
+    job = (
+        Translation.objects.filter(
+            source__object_id=page.translation_key, target_locale_id=page.locale_id, enabled=True
+        )
+        .select_related("source")
+        .first()
+    )
+    if job is None:
+        return None
+    try:
+        return job.source.get_source_instance().specific
+    except ObjectDoesNotExist:
+        return None

@@ -117,3 +117,6 @@ class ParticipationGroup(SnippetViewSetGroup):
 
 register_snippet(ParticipationGroup)
 moderation_admin_register(CONCERN_MODERATION)
+
+# Questionnaire tools: each module registers its own admin URLs and menu entries with hooks.
+from . import question_bank_admin  # noqa: E402, F401

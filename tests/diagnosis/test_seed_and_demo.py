@@ -11,7 +11,7 @@ from django.db.models import Count
 from wagtail.models import Site
 
 from cms.models import HomePage
-from diagnosis.models import Concern, ConcernCategory, ConsultationPage
+from diagnosis.models import Concern, ConcernCategory, ConsultationPage, QuestionnaireResponse
 from diagnosis.taxonomy import TAXONOMY
 from maps.models import Area, ModerationStatus, SafetyWalk, WalkStop
 
@@ -168,10 +168,33 @@ def test_demo_builds_a_bilingual_consultation_with_moderated_concerns(
     assert "verdict--worse" in report.content.decode()
     assert client.get("/en/chapinero-cares/").content.decode().count("/en/walks/") == 2
 
+    # A questionnaire from the question bank, worded in each language, answered through both:
+    # one version, so Spanish and English answers count together.
+    assert [block.value["code"] for block in spanish.questionnaire][:2] == [
+        "bank-safe-night",
+        "bank-safe-day",
+    ]
+    night_question = {
+        page.locale.language_code: next(iter(page.questionnaire)).value["question"]
+        for page in (spanish, english)
+    }
+    assert night_question["en"] == (
+        "How safe do you feel walking alone around the area you live after dark?"
+    )
+    assert night_question["es"].startswith("¿Qué tan seguro/a te sientes")
+    responses = QuestionnaireResponse.objects.filter(consultation_key=spanish.translation_key)
+    assert responses.count() == 240
+    assert set(responses.values_list("language", flat=True)) == {"es", "en"}
+    assert responses.values("version").distinct().count() == 1
+    assert responses.filter(source="paper", entered_by__username="facilitadora").exists()
+    form = client.get("/en/chapinero-cares/questionnaire/")
+    assert form.status_code == 200
+    assert "How safe do you feel walking alone" in form.content.decode()
+
 
 def test_running_the_demo_again_keeps_one_demo_and_prints_working_passwords():
-    demo("--concerns", "10")
-    second = demo("--concerns", "10", "--password", "otra-clave-demo")
+    demo("--concerns", "10", "--responses", "3")
+    second = demo("--concerns", "10", "--responses", "3", "--password", "otra-clave-demo")
 
     assert ConsultationPage.objects.count() == 2  # Spanish and English
     assert Concern.objects.count() == 10
@@ -185,12 +208,13 @@ def test_running_the_demo_again_keeps_one_demo_and_prints_working_passwords():
 
 
 def test_reset_rebuilds_the_demo():
-    demo("--concerns", "5")
+    demo("--concerns", "5", "--responses", "3")
     old = ConsultationPage.objects.get(slug="chapinero")
-    demo("--concerns", "8", "--reset")
+    demo("--concerns", "8", "--responses", "4", "--reset")
 
     assert not ConsultationPage.objects.filter(pk=old.pk).exists()
     assert ConsultationPage.objects.count() == 2
     assert Concern.objects.count() == 8
     assert SafetyWalk.objects.count() == 2
     assert ConsultationPage.objects.get(slug="chapinero").walks.count() == 2
+    assert QuestionnaireResponse.objects.count() == 4

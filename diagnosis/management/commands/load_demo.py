@@ -2,7 +2,7 @@
 English, a few hundred realistic concerns in moderation, a day and a night safety walk of the same
 route with published reports, and accounts to log in with.
 
-    manage.py load_demo [--concerns 300] [--reset] [--password SECRET]
+    manage.py load_demo [--concerns 300] [--responses 240] [--reset] [--password SECRET]
 
 Idempotent: a second run leaves the one demo as it is (use --reset to rebuild it) and only resets
 the demo accounts' passwords, so the credentials printed at the end are always true. Concerns go
@@ -31,8 +31,11 @@ from django.utils.translation import gettext_lazy
 from wagtail.models import Locale, Site
 
 from cms.models import HomePage
-from diagnosis.models import Concern, ConcernCategory, ConsultationPage
-from diagnosis.services import concern_submit
+from diagnosis.models import Concern, ConcernCategory, ConsultationPage, QuestionnaireResponse
+from diagnosis.question_bank import BANK_BY_CODE, bank_blocks, bank_translations
+from diagnosis.questionnaire_blocks import questionnaire_stream
+from diagnosis.services import concern_submit, questionnaire_submit
+from diagnosis.services.questionnaires import questionnaire_questions
 from diagnosis.taxonomy import categories_seed
 from maps.models import (
     WALK_PARAMETER_FIELDS,
@@ -54,6 +57,24 @@ CHAPINERO_CODE = f"{DISTRICT_PREFIX}02"
 SLUG_ES = "chapinero"
 SLUG_EN = "chapinero-cares"
 SEED = 7
+# The demo questionnaire: question-bank items (docs/question-bank.md), in this order.
+DEMO_QUESTIONS = (
+    "bank-safe-night",
+    "bank-safe-day",
+    "bank-safe-transport",
+    "bank-avoid-places",
+    "bank-avoid-which",
+    "bank-avoid-why",
+    "bank-avoid-when",
+    "bank-victim",
+    "bank-victim-types",
+    "bank-reported",
+    "bank-not-reported-why",
+    "bank-trust-police",
+    "bank-trust-municipality",
+    "bank-gbv-protection",
+)
+DEMO_RESPONSES = 240
 
 INTRO_ES = (
     "<p>¿Qué te hace sentir inseguro o insegura en Chapinero, y qué lugares te hacen sentir "
@@ -572,6 +593,12 @@ class Command(BaseCommand):
             "--concerns", type=int, default=300, help=gettext_lazy("How many concerns.")
         )
         parser.add_argument(
+            "--responses",
+            type=int,
+            default=DEMO_RESPONSES,
+            help=gettext_lazy("How many questionnaire responses."),
+        )
+        parser.add_argument(
             "--reset", action="store_true", help=gettext_lazy("Delete and rebuild the demo.")
         )
         parser.add_argument(
@@ -584,6 +611,8 @@ class Command(BaseCommand):
         count = options["concerns"]
         if count < 0:
             raise CommandError(_("--concerns must be zero or more."))
+        if options["responses"] < 0:
+            raise CommandError(_("--responses must be zero or more."))
         if not connection.in_atomic_block:
             # A demo build is hundreds of small commits, and waiting for the disk on each one is
             # most of the time. An interrupted build is simply rerun with --reset, so don't wait.
@@ -607,8 +636,14 @@ class Command(BaseCommand):
             page, en_page = self._consultation(home, en_home, barrios)
             made = self._concerns(page, en_page, barrios, count, users["facilitadora"][0])
             self._moderate(page, users["moderador"][0])
+            answered = self._responses(
+                page, en_page, users["facilitadora"][0], options["responses"]
+            )
             self.stdout.write(
-                self.style.SUCCESS(_("Demo built: %(count)d concerns.") % {"count": made})
+                self.style.SUCCESS(
+                    _("Demo built: %(count)d concerns, %(responses)d questionnaire responses.")
+                    % {"count": made, "responses": answered}
+                )
             )
         else:
             page = existing.specific
@@ -718,6 +753,7 @@ class Command(BaseCommand):
     def _delete(self, page: ConsultationPage) -> None:
         translations = list(page.get_translations(inclusive=True))
         Concern.objects.filter(consultation_key=page.translation_key).delete()
+        QuestionnaireResponse.objects.filter(consultation_key=page.translation_key).delete()
         for translation in translations:
             translation.delete()
 
@@ -738,9 +774,12 @@ class Command(BaseCommand):
         home.add_child(instance=page)
         page.areas.set(barrios)
         page.categories.set(ConcernCategory.objects.filter(locale=es))
+        items = [BANK_BY_CODE[code] for code in DEMO_QUESTIONS]
+        page.questionnaire = questionnaire_stream(bank_blocks(items, "es"))
         page.save_revision().publish()
 
         en_page = page.copy_for_translation(en)
+        en_page.questionnaire = _translated(page.questionnaire.raw_data, items, "en")
         en_page.title = en_page.draft_title = "Chapinero Cares"
         en_page.slug = SLUG_EN
         en_page.intro = INTRO_EN
@@ -833,6 +872,44 @@ class Command(BaseCommand):
                 source=source,
                 entered_by=facilitator if source != "online" else None,
                 **where,
+            )
+            made += 1
+        return made
+
+    def _responses(self, page, en_page, facilitator, count: int) -> int:
+        """Questionnaire answers through the real service, reproducibly (random seed 7).
+
+        Answers lean the way perception surveys usually do: women and older residents feel less
+        safe after dark than by day, and most victims did not report. Some were typed in from
+        paper forms by the facilitator.
+        """
+        rng = random.Random(SEED)
+        questions = {
+            language: {q.code: q for q in questionnaire_questions(consultation)}
+            for language, consultation in (("es", page), ("en", en_page))
+        }
+        made = 0
+        for _index in range(count):
+            english = rng.random() < 0.15
+            language = "en" if english else "es"
+            gender = _weighted(rng, {"woman": 50, "man": 38, "non-binary": 3, "unsaid": 9})
+            age_band = _weighted(
+                rng, {"12-17": 6, "18-29": 28, "30-44": 30, "45-64": 24, "65+": 12}
+            )
+            fear = 0.55 if gender == "woman" else 0.35
+            fear += 0.1 if age_band == "65+" else 0
+            answers = _demo_answers(rng, questions[language], fear)
+            paper = rng.random() < 0.12
+            questionnaire_submit(
+                consultation=en_page if english else page,
+                answers=answers,
+                language=language,
+                idempotency_key=uuid.UUID(int=rng.getrandbits(128)),
+                gender=gender,
+                age_band=age_band,
+                source="paper" if paper else "online",
+                entered_by=facilitator if paper else None,
+                enforce_open=not paper,
             )
             made += 1
         return made
@@ -1069,3 +1146,67 @@ class Command(BaseCommand):
         for username, (_user, secret) in users.items():
             lines.append(f"  {username:<13} {secret:<16} {roles[username]}")
         self.stdout.write("\n".join(lines))
+
+
+def _translated(raw: list[dict], items, language: str) -> list[dict]:
+    """The Spanish questionnaire's raw data with the bank's wording in `language`, ids kept.
+
+    What wagtail-localize does when a facilitator translates the page with the bank's wording
+    offered (diagnosis.translation_prefill); the demo does it directly to stay quick.
+    """
+    wording = {source: texts[language] for source, texts in bank_translations(items, "es").items()}
+
+    def swap(value):
+        if isinstance(value, dict):
+            return {
+                key: wording.get(item, item) if key in TEXT_KEYS else swap(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [swap(item) for item in value]
+        return value
+
+    return [swap(block) for block in raw]
+
+
+TEXT_KEYS = {"question", "help_text", "label", "unit"}
+
+
+def _demo_answers(rng: random.Random, questions: dict, fear: float) -> dict:
+    """One resident's answers to the demo questionnaire; `fear` tilts the perception answers."""
+
+    def scale(code: str, tilt: float) -> str:
+        values = questions[code].choice_values
+        roll = rng.random()
+        if roll < 0.04:
+            return values[-1]  # prefer not to say / don't know
+        return values[min(3, int((roll + tilt - 0.3) * 4)) if roll + tilt > 0.3 else 0]
+
+    answers = {
+        "bank-safe-night": scale("bank-safe-night", fear),
+        "bank-safe-day": scale("bank-safe-day", fear - 0.3),
+        "bank-safe-transport": scale("bank-safe-transport", fear - 0.1),
+        "bank-trust-police": scale("bank-trust-police", 0.2),
+        "bank-trust-municipality": scale("bank-trust-municipality", 0.1),
+        "bank-gbv-protection": rng.choice(["yes", "no", "no", "dont-know"]),
+    }
+    if rng.random() < fear + 0.1:
+        answers["bank-avoid-places"] = "yes"
+        which = questions["bank-avoid-which"].choice_values
+        why = questions["bank-avoid-why"].choice_values
+        answers["bank-avoid-which"] = rng.sample(which[:6], rng.randint(1, 3))
+        answers["bank-avoid-why"] = rng.sample(why[:5], rng.randint(1, 2))
+        answers["bank-avoid-when"] = rng.choice(["night", "evening", "any"])
+    else:
+        answers["bank-avoid-places"] = "no"
+    if rng.random() < 0.3:
+        answers["bank-victim"] = "yes"
+        types = questions["bank-victim-types"].choice_values
+        answers["bank-victim-types"] = rng.sample(types[:8], rng.randint(1, 2))
+        answers["bank-reported"] = "yes" if rng.random() < 0.35 else "no"
+        if answers["bank-reported"] == "no":
+            reasons = questions["bank-not-reported-why"].choice_values
+            answers["bank-not-reported-why"] = rng.sample(reasons[:7], rng.randint(1, 2))
+    else:
+        answers["bank-victim"] = "no"
+    return answers
