@@ -4,6 +4,10 @@ Works without JavaScript: every question is shown, and a conditional one says wh
 it depends on (the service ignores its answer when the condition is not met). With JavaScript,
 `questionnaire.js` hides conditional questions until their condition is met. The rules are the
 submit service's; the view only gathers raw values and shows refusals next to the questions.
+
+The facilitators' paper entry (`diagnosis.questionnaire_paper_admin`) shows the same questions with
+the same partials (`questionnaire_fields.html`, `questionnaire_errors.html`) and helpers
+(`_form_context`, `_posted_answers`, `_posted_profile`), so both pages ask and refuse alike.
 """
 
 import math
@@ -120,20 +124,19 @@ def _error_list(items: list[dict], errors: dict[str, str]) -> list[dict]:
     return listed
 
 
-def _render(request, page, *, values=None, errors=None, status=200, refusal="", retry_after=0):
-    values, errors = values or {}, errors or {}
-    page_path = _page_path(request, page, "questionnaire")
-    questions = questionnaire_questions(page) if not refusal else []
+def _form_context(questions: list[Question], *, values: dict, errors: dict[str, str]) -> dict:
+    """What the shared partials (`questionnaire_fields.html`, `questionnaire_errors.html`) need:
+    the questions, the error summary, the About-you choices and the idempotency key.
+
+    Used by the resident page and by the facilitators' paper entry in the admin, so both show
+    the same questions, answers kept and messages.
+    """
     items = _question_items(questions, values=values, errors=errors)
     age_choices = QuestionnaireResponse._meta.get_field("age_band").choices
-    context = {
-        "page": page,
-        "self": page,
-        "page_path": page_path,
+    return {
         "items": items,
         "errors": errors,
         "error_list": _error_list(items, errors) if errors else [],
-        "refusal": refusal,
         "idempotency_key": values.get("idempotency_key") or uuid.uuid4(),
         "gender_choices": [
             {
@@ -151,6 +154,19 @@ def _render(request, page, *, values=None, errors=None, status=200, refusal="", 
             for v, label in age_choices
         ],
     }
+
+
+def _render(request, page, *, values=None, errors=None, status=200, refusal="", retry_after=0):
+    values, errors = values or {}, errors or {}
+    page_path = _page_path(request, page, "questionnaire")
+    questions = questionnaire_questions(page) if not refusal else []
+    context = {
+        "page": page,
+        "self": page,
+        "page_path": page_path,
+        "refusal": refusal,
+        **_form_context(questions, values=values, errors=errors),
+    }
     response = TemplateResponse(request, FORM_TEMPLATE, context, status=status)
     if retry_after:
         response["Retry-After"] = str(retry_after)
@@ -166,6 +182,15 @@ def _posted_answers(request: HttpRequest, questions: list[Question]) -> dict[str
         else:
             answers[question.code] = given[0] if len(given) == 1 else given
     return answers
+
+
+def _posted_profile(request: HttpRequest) -> dict[str, str]:
+    """The About-you answers as posted, for `questionnaire_submit`'s keyword arguments."""
+    return {
+        "gender": request.POST.get("gender", "").strip(),
+        "gender_description": request.POST.get("gender_description", "")[:200],
+        "age_band": request.POST.get("age_band", "").strip(),
+    }
 
 
 def _idempotency_key(value: str) -> uuid.UUID:
@@ -204,11 +229,7 @@ def questionnaire_form(request: HttpRequest, page: ConsultationPage) -> HttpResp
 
     questions = questionnaire_questions(page)
     answers = _posted_answers(request, questions)
-    profile = {
-        "gender": request.POST.get("gender", "").strip(),
-        "gender_description": request.POST.get("gender_description", "")[:200],
-        "age_band": request.POST.get("age_band", "").strip(),
-    }
+    profile = _posted_profile(request)
     key = _idempotency_key(request.POST.get("idempotency_key", ""))
     try:
         questionnaire_submit(
