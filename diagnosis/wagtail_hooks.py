@@ -119,4 +119,4 @@ register_snippet(ParticipationGroup)
 moderation_admin_register(CONCERN_MODERATION)
 
 # Questionnaire tools: each module registers its own admin URLs and menu entries with hooks.
-from . import question_bank_admin, questionnaire_paper_admin  # noqa: E402, F401
+from . import question_bank_admin, questionnaire_paper_admin, xlsform_admin  # noqa: E402, F401
