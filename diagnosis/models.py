@@ -434,6 +434,10 @@ class QuestionnaireResponse(models.Model):
     source = models.CharField(
         _("source"), max_length=12, choices=Concern.Source.choices, default=Concern.Source.ONLINE
     )
+    # The day written on a paper form or interview sheet, when a facilitator typed it in later;
+    # `submitted_at` stays the moment it was stored. Analyses by date use
+    # `Coalesce(filled_on, TruncDate(submitted_at))`.
+    filled_on = models.DateField(_("date on the form"), null=True, blank=True)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("entered by"),
@@ -502,3 +506,118 @@ class Answer(models.Model):
 
 
 __all__ += ["Answer", "QuestionnaireResponse", "QuestionnaireVersion"]
+
+
+# --- Questionnaire response exports -------------------------------------------------------------
+
+
+def response_export_storage():
+    """Where export files live: a folder *outside* MEDIA_ROOT, so no URL ever serves them.
+
+    Exports hold every answer of a consultation (personal data). MEDIA_ROOT is served at /media/
+    (by Django with DEBUG, by the reverse proxy in production), so the files go to
+    `CONVIVE_PRIVATE_MEDIA_ROOT` when set, else to a sibling folder `<MEDIA_ROOT>-private`, and
+    are read only by the admin download view, which checks permission. A callable, so migrations
+    do not record a machine's path.
+    """
+    from pathlib import Path
+
+    from django.core.files.storage import FileSystemStorage
+
+    media = Path(settings.MEDIA_ROOT)
+    root = getattr(settings, "CONVIVE_PRIVATE_MEDIA_ROOT", None) or media.with_name(
+        f"{media.name}-private"
+    )
+    return FileSystemStorage(location=Path(root) / "exports")
+
+
+class ResponseExport(models.Model):
+    """A facilitator's request for a consultation's questionnaire responses as CSV or XLSX.
+
+    Made by a background job (`diagnosis.tasks.response_export`) that writes `rows_done` as it
+    goes, so the admin can show progress; the file is downloadable only through the admin by the
+    person who asked for it. The consultation is its translation key (answers in every language
+    count together); the page is kept for display. A failure keeps a code, translated when shown,
+    and a short technical detail; the traceback goes to the log. Exports expire (see
+    `diagnosis.services.response_exports`).
+    """
+
+    class Format(models.TextChoices):
+        CSV = "csv", _("CSV (UTF-8)")
+        XLSX = "xlsx", _("Excel workbook (XLSX)")
+
+    class Cells(models.TextChoices):
+        LABELS = "labels", _("Answer labels, in the chosen language")
+        CODES = "codes", _("Codes (question codes and choice values)")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to start")
+        RUNNING = "running", _("In progress")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    class Error(models.TextChoices):
+        FAILED = "failed", _("The export failed. The details are in the server log.")
+        NOT_QUEUED = (
+            "not-queued",
+            _(
+                "The export could not be started because the task queue did not answer. "
+                "Try again in a few minutes."
+            ),
+        )
+        INTERRUPTED = (
+            "interrupted",
+            _("The export stopped before it finished (its worker was stopped). Ask for it again."),
+        )
+
+    consultation_key = models.UUIDField(editable=False)
+    consultation = models.ForeignKey(
+        "diagnosis.ConsultationPage",
+        verbose_name=_("consultation"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    language = models.CharField(_("language of the labels"), max_length=10)
+    format = models.CharField(_("format"), max_length=4, choices=Format.choices)
+    cells = models.CharField(
+        _("answers as"), max_length=6, choices=Cells.choices, default=Cells.LABELS
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    rows_done = models.PositiveIntegerField(_("responses written"), default=0)
+    rows_total = models.PositiveIntegerField(_("responses to write"), null=True, blank=True)
+    file = models.FileField(
+        _("file"), upload_to="responses/%Y/%m/", storage=response_export_storage, blank=True
+    )
+    error = models.CharField(_("error"), max_length=12, choices=Error.choices, blank=True)
+    error_detail = models.CharField(_("technical detail"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    # Written with every chunk: a running export whose heartbeat is old lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("response export")
+        verbose_name_plural = _("response exports")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["consultation_key", "created_at"], name="response_export_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.consultation_key} · {self.format} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+__all__ += ["ResponseExport"]

@@ -273,6 +273,7 @@ class PaperEntryView(WagtailAdminTemplateMixin, View):
                 source=data["source"],
                 entered_by=self.request.user,
                 enforce_open=False,
+                filled_on=data["filled_on"],
                 **profile,
             )
             if result.created:
@@ -357,8 +358,8 @@ def _form_errors(form: PaperEntryForm) -> list[dict]:
 def _log_entry(response, *, user, filled_on: datetime.date | None) -> None:
     """Record who typed the form in, and the date written on it, in the admin's history.
 
-    The date has no column on QuestionnaireResponse yet; until it has, the log entry's data is
-    where it is kept, so that it is not lost.
+    The date is stored on the response (`filled_on`); the log keeps it too, as an audit trail of
+    what was typed.
     """
     data = {"source": response.source, "language": response.language}
     if filled_on:

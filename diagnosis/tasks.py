@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from .services.processing import concern_process, concern_sweep_pending
+from .services.response_exports import response_export_run, response_exports_cleanup
 
 
 @shared_task(name="diagnosis.tasks.concern_process")
@@ -13,3 +14,15 @@ def concern_process_task(concern_id: int) -> bool:
 @shared_task(name="diagnosis.tasks.concern_sweep")
 def concern_sweep() -> int:
     return concern_sweep_pending()
+
+
+@shared_task(name="diagnosis.tasks.response_export")
+def response_export_task(export_id: int) -> bool:
+    """Write a questionnaire responses export; False when another delivery already did."""
+    return response_export_run(export_id=export_id)
+
+
+@shared_task(name="diagnosis.tasks.response_export_cleanup")
+def response_export_cleanup() -> int:
+    """Delete expired exports even where nobody asks for a new one (for the beat schedule)."""
+    return response_exports_cleanup()

@@ -5,8 +5,11 @@ The queue, decision page, bulk actions and log wording are the shared moderation
 (`maps.moderation_admin`); `CONCERN_MODERATION` tells it about concerns."""
 
 from django import forms
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
+from wagtail.admin.widgets import Button
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
@@ -22,6 +25,7 @@ from .admin_views import (
 )
 from .filters import ConcernFilterSet
 from .models import Concern, ConcernCategory
+from .pages import ConsultationPage
 
 
 class ConcernViewSet(ModerationViewSetMixin, SnippetViewSet):
@@ -113,10 +117,57 @@ class ParticipationGroup(SnippetViewSetGroup):
     menu_icon = "group"
     menu_order = 300
     items = (ConcernViewSet, ConcernCategoryViewSet)
+    # Admin pages elsewhere in the app (questionnaire responses, …) add their items with this hook.
+    submenu_hook = "register_participation_menu_item"
 
 
 register_snippet(ParticipationGroup)
 moderation_admin_register(CONCERN_MODERATION)
 
 # Questionnaire tools: each module registers its own admin URLs and menu entries with hooks.
-from . import question_bank_admin, questionnaire_paper_admin, xlsform_admin  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    question_bank_admin,
+    questionnaire_paper_admin,
+    questionnaire_responses_admin,
+    xlsform_admin,
+)
+
+
+def _questionnaire_tools(user, page) -> list[tuple[str, str, str]]:
+    """(label, URL, icon) of the questionnaire tools this user may use on this consultation.
+
+    One list for both places facilitators look: the consultation's header menu in the page
+    editor, and the consultation's responses page.
+    """
+    page = page.specific
+    if not isinstance(page, ConsultationPage):
+        return []
+    tools = []
+    if page.permissions_for_user(user).can_edit():
+        tools += [
+            (_("Add questions from the question bank"), "questionnaire_bank:add", "list-ul"),
+            (_("Import an XLSForm"), "questionnaire_xlsform:upload", "upload"),
+        ]
+    if questionnaire_paper_admin.paper_entry_allowed(user, page):
+        tools.append((_("Enter a paper questionnaire"), "questionnaire_paper:enter", "edit"))
+    if questionnaire_responses_admin.can_edit(user, page):
+        tools.append((_("Questionnaire responses"), "questionnaire_responses:detail", "table"))
+    return [(label, reverse(name, args=[page.pk]), icon) for label, name, icon in tools]
+
+
+@hooks.register("register_page_header_buttons")
+def questionnaire_header_buttons(page, user, view_name, next_url=None):
+    """The questionnaire tools in the "…" menu of a consultation in the page editor."""
+    for priority, (label, url, icon) in enumerate(_questionnaire_tools(user, page), start=80):
+        yield Button(label, url, icon_name=icon, priority=priority)
+
+
+@hooks.register(questionnaire_responses_admin.TOOL_LINKS_HOOK)
+def questionnaire_tool_links(request, page):
+    """The other tools, linked from the responses page (which is the last entry: itself)."""
+    here = reverse("questionnaire_responses:detail", args=[page.pk])
+    return [
+        (label, url)
+        for label, url, _icon in _questionnaire_tools(request.user, page)
+        if url != here
+    ]

@@ -182,6 +182,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# Questionnaire response exports (personal data): never under MEDIA_ROOT, never served by URL.
+# Empty: "<MEDIA_ROOT>-private" (diagnosis.models.response_export_storage).
+CONVIVE_PRIVATE_MEDIA_ROOT = os.environ.get("CONVIVE_PRIVATE_MEDIA_ROOT", "")
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
@@ -227,6 +230,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BEAT_SCHEDULE = {
     "concern-sweep": {"task": "diagnosis.tasks.concern_sweep", "schedule": 60.0},
+    "response-export-cleanup": {
+        "task": "diagnosis.tasks.response_export_cleanup",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Maps -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ not been synchronised since a question was replaced), it is matched to the defau
 question of the same code and type.
 """
 
+import datetime
 import hashlib
 import json
 import math
@@ -483,6 +484,7 @@ def questionnaire_submit(
     source: str = Concern.Source.ONLINE,
     entered_by=None,
     enforce_open: bool = True,
+    filled_on: datetime.date | None = None,
 ) -> QuestionnaireResult:
     """Store one resident's answers to the questionnaire of `consultation` (the page they saw).
 
@@ -520,6 +522,7 @@ def questionnaire_submit(
         idempotency_key=idempotency_key,
         source=source,
         entered_by=entered_by,
+        filled_on=filled_on,
         gender=gender,
         gender_description=(
             " ".join(CONTROL_CHARACTERS.sub("", gender_description).split())[:60]

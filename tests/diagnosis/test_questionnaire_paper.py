@@ -79,7 +79,8 @@ def test_entry_is_stored_with_source_person_language_and_version(
     assert entered.version_id == online.version_id  # counted with the online answers
     assert stored(entered)["avoid"] == ["park", "bus-stop"]
     assert (entered.gender, entered.age_band) == ("woman", "30-44")
-    # The date written on the form has no column yet: it is kept in the entry's history.
+    # The date written on the form is stored with the response, and in the entry's history.
+    assert entered.filled_on == yesterday
     log = ModelLogEntry.objects.get(object_id=str(entered.pk), action="wagtail.create")
     assert log.user_id == facilitator.pk
     assert log.data["filled_on"] == yesterday.isoformat()
