@@ -596,7 +596,10 @@ class ResponseExport(models.Model):
     rows_done = models.PositiveIntegerField(_("responses written"), default=0)
     rows_total = models.PositiveIntegerField(_("responses to write"), null=True, blank=True)
     file = models.FileField(
-        _("file"), upload_to="responses/%Y/%m/", storage=response_export_storage, blank=True
+        pgettext_lazy("export", "file"),
+        upload_to="responses/%Y/%m/",
+        storage=response_export_storage,
+        blank=True,
     )
     error = models.CharField(_("error"), max_length=12, choices=Error.choices, blank=True)
     error_detail = models.CharField(_("technical detail"), max_length=500, blank=True)

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from diagnosis.models import ConsultationPage, QuestionnaireResponse
 from diagnosis.question_bank import (
@@ -319,7 +319,12 @@ def test_questions_already_added_are_not_added_again(facilitator_client, surveye
     again = facilitator_client.post(bank_url(surveyed), {"items": ["bank-safe-night"]})
     assert again.status_code == 400
     with translation.override("es"):
-        assert gettext("That question is already in the questionnaire.") in again.content.decode()
+        already = ngettext(
+            "That question is already in the questionnaire.",
+            "Those questions are already in the questionnaire.",
+            1,
+        )
+        assert already in again.content.decode()
     assert surveyed.revisions.count() == revisions
 
 

@@ -63,7 +63,7 @@ def test_worker_writes_the_export_once(celery_worker, surveyed, facilitator):
         workbook = load_workbook(io.BytesIO(path.read_bytes()), read_only=True)
         rows = list(workbook.worksheets[0].iter_rows(values_only=True))
         assert len(rows) == 1 + 3
-        assert sorted(row[11] for row in rows[1:]) == [5, 15, 40]  # minutes, as numbers
+        assert sorted(row[12] for row in rows[1:]) == [5, 15, 40]  # minutes, as numbers
 
         # Delivered again (a redelivery after a lost acknowledgement): nothing is redone.
         again = response_export_task.apply_async(args=[export.pk])
