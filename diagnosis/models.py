@@ -624,3 +624,236 @@ class ResponseExport(models.Model):
 
 
 __all__ += ["ResponseExport"]
+
+
+# --- Diagnosis runs and snapshots ---------------------------------------------------------------
+
+
+class DiagnosisRun(models.Model):
+    """One computation of a consultation's diagnosis, started by a facilitator in the admin.
+
+    Run as a background job (`diagnosis.tasks.diagnosis_run`) that records its progress and a log
+    here after every step, so the admin's progress page works with real workers and in-process
+    alike. A run can be cancelled (`cancel_requested`, honoured between steps) and two runs of one
+    consultation never overlap: the partial unique constraint below lets the database refuse a
+    second queued or running run, even when two requests race. A successful run leaves exactly
+    one `DiagnosisSnapshot`; a cancelled or failed one leaves none.
+
+    The log is a list of `{"at": ISO time, "code": message code, "args": {...}}`, translated when
+    shown (`diagnosis.services.diagnosis_runs.log_lines`), so each facilitator reads it in their
+    language. A failure keeps an error code, translated when shown, and a short technical detail.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("In progress")
+        DONE = "done", pgettext_lazy("diagnosis run", "Done")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Error(models.TextChoices):
+        FAILED = "failed", _("The diagnosis failed. The details are in the server log.")
+        NOT_QUEUED = (
+            "not-queued",
+            _(
+                "The diagnosis could not be started because the task queue did not answer. "
+                "Try again in a few minutes."
+            ),
+        )
+        INTERRUPTED = (
+            "interrupted",
+            _("The diagnosis stopped before it finished (its worker was stopped). Start it again."),
+        )
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    consultation_key = models.UUIDField(editable=False)
+    consultation = models.ForeignKey(
+        "diagnosis.ConsultationPage",
+        verbose_name=_("consultation"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    steps_done = models.PositiveSmallIntegerField(_("steps done"), default=0)
+    steps_total = models.PositiveSmallIntegerField(_("steps"), default=0)
+    log = models.JSONField(_("log"), default=list, blank=True, editable=False)
+    cancel_requested = models.BooleanField(_("cancellation requested"), default=False)
+    # {"k": 5, "window_from": "2026-03-01" | None, "window_to": … | None, "method_version": "1"}
+    parameters = models.JSONField(_("parameters"), default=dict)
+    error = models.CharField(_("error"), max_length=12, choices=Error.choices, blank=True)
+    error_detail = models.CharField(_("technical detail"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    # Written with every step: a running run whose heartbeat is old lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("diagnosis run")
+        verbose_name_plural = _("diagnosis runs")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["consultation_key", "created_at"], name="diagnosis_run_key"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation_key"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="diagnosis_run_one_active",
+                violation_error_message=_(
+                    "A diagnosis of this consultation is already waiting or in progress."
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.consultation_key} · {self.created_at:%Y-%m-%d %H:%M} · {self.status}"
+
+
+class SnapshotImmutable(Exception):
+    """Raised on any attempt to change or delete a stored diagnosis snapshot or its results."""
+
+
+class ImmutableQuerySet(models.QuerySet):
+    """Refuses `update()` and `delete()`: snapshots and their results never change.
+
+    Deleting the `DiagnosisRun` that made a snapshot removes it and its results through the
+    database cascade (Django's collector deletes by primary key without this queryset), which is
+    the one way they go.
+    """
+
+    def update(self, **kwargs):
+        raise SnapshotImmutable("Diagnosis snapshots and their results cannot be changed.")
+
+    def delete(self):
+        raise SnapshotImmutable("Diagnosis snapshots are deleted only with the run that made them.")
+
+
+class DiagnosisSnapshot(models.Model):
+    """The immutable result of one successful diagnosis run: what pages, downloads and APIs read.
+
+    It records how it was made (method version, parameters, the time window) and from what (input
+    counts), and holds its numbers as structured rows (`DiagnosisResult`) with a SHA-256 of them
+    (`content_hash`): re-running on the same inputs gives the same rows and the same hash. Raw
+    counts only: small-number suppression (k in `parameters`) is applied when publishing.
+
+    Immutable: `save()` refuses once the row exists, and `delete()` (on the object or a queryset)
+    always refuses. A snapshot goes only with its run (`DiagnosisRun` deleted → snapshot and
+    results deleted by cascade), so nothing can change numbers that may have been published.
+    """
+
+    consultation_key = models.UUIDField(editable=False)
+    run = models.OneToOneField(
+        DiagnosisRun,
+        verbose_name=_("run"),
+        on_delete=models.CASCADE,
+        related_name="snapshot",
+        editable=False,
+    )
+    method_version = models.CharField(_("method version"), max_length=20, editable=False)
+    parameters = models.JSONField(_("parameters"), editable=False)
+    input_counts = models.JSONField(_("input counts"), editable=False)
+    window_from = models.DateField(_("from"), null=True, blank=True, editable=False)
+    window_to = models.DateField(_("to"), null=True, blank=True, editable=False)
+    content_hash = models.CharField(_("content hash"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = ImmutableQuerySet.as_manager()
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("diagnosis snapshot")
+        verbose_name_plural = _("diagnosis snapshots")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["consultation_key", "created_at"], name="diagnosis_snapshot_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.consultation_key} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or not self._state.adding:
+            raise SnapshotImmutable("A diagnosis snapshot cannot be changed once stored.")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise SnapshotImmutable("Diagnosis snapshots are deleted only with the run that made them.")
+
+
+class DiagnosisResult(models.Model):
+    """One number of a snapshot: a count and its denominator in one table, keyed by area,
+    category and group.
+
+    `table` names what was counted and how it is broken down (see `diagnosis.engine.TABLES`);
+    `group` and `subgroup` hold the breakdown's codes (a gender, an age band, a prevention type, a
+    time band, …; blank when the table has none); `value` is `count / total`. Rows are written
+    only by the engine, together with their snapshot (bulk insert in one transaction), and never
+    change: `save()`, `update()` and `delete()` refuse.
+    """
+
+    snapshot = models.ForeignKey(
+        DiagnosisSnapshot,
+        on_delete=models.CASCADE,
+        related_name="results",
+        editable=False,
+    )
+    position = models.PositiveIntegerField(editable=False)
+    table = models.CharField(_("table"), max_length=40, editable=False)
+    # PROTECT: an area that a snapshot counts in cannot be deleted from under it.
+    area = models.ForeignKey(
+        "maps.Area",
+        verbose_name=_("area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    category_key = models.UUIDField(null=True, blank=True, editable=False)
+    group = models.CharField(_("group"), max_length=20, blank=True, editable=False)
+    subgroup = models.CharField(_("subgroup"), max_length=20, blank=True, editable=False)
+    count = models.PositiveIntegerField(_("count"), editable=False)
+    total = models.PositiveIntegerField(_("total"), editable=False)
+    value = models.FloatField(_("share"), null=True, blank=True, editable=False)
+
+    objects = ImmutableQuerySet.as_manager()
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("diagnosis result")
+        verbose_name_plural = _("diagnosis results")
+        ordering = ["snapshot", "position"]
+        indexes = [models.Index(fields=["snapshot", "table"], name="diagnosis_result_table")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "position"], name="diagnosis_result_position"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.table}: {self.count}/{self.total}"
+
+    def save(self, *args, **kwargs):
+        raise SnapshotImmutable("Diagnosis results are written only with their snapshot.")
+
+    def delete(self, *args, **kwargs):
+        raise SnapshotImmutable("Diagnosis results are deleted only with their snapshot's run.")
+
+
+__all__ += ["DiagnosisResult", "DiagnosisRun", "DiagnosisSnapshot", "SnapshotImmutable"]

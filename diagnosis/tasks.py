@@ -26,3 +26,12 @@ def response_export_task(export_id: int) -> bool:
 def response_export_cleanup() -> int:
     """Delete expired exports even where nobody asks for a new one (for the beat schedule)."""
     return response_exports_cleanup()
+
+
+@shared_task(name="diagnosis.tasks.diagnosis_run")
+def diagnosis_run(run_id: int) -> bool:
+    """Compute a diagnosis run; False when another delivery already claimed it (or it failed,
+    which is recorded on the run)."""
+    from .services.diagnosis_runs import diagnosis_run_execute
+
+    return diagnosis_run_execute(run_id=run_id)

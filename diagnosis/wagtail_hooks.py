@@ -126,6 +126,7 @@ moderation_admin_register(CONCERN_MODERATION)
 
 # Questionnaire tools: each module registers its own admin URLs and menu entries with hooks.
 from . import (  # noqa: E402, F401
+    diagnosis_admin,
     question_bank_admin,
     questionnaire_paper_admin,
     questionnaire_responses_admin,
@@ -152,6 +153,7 @@ def _questionnaire_tools(user, page) -> list[tuple[str, str, str]]:
         tools.append((_("Enter a paper questionnaire"), "questionnaire_paper:enter", "edit"))
     if questionnaire_responses_admin.can_edit(user, page):
         tools.append((_("Questionnaire responses"), "questionnaire_responses:detail", "table"))
+        tools.append((_("Diagnosis"), "diagnosis_runs:consultation", "table"))
     return [(label, reverse(name, args=[page.pk]), icon) for label, name, icon in tools]
 
 
@@ -164,7 +166,7 @@ def questionnaire_header_buttons(page, user, view_name, next_url=None):
 
 @hooks.register(questionnaire_responses_admin.TOOL_LINKS_HOOK)
 def questionnaire_tool_links(request, page):
-    """The other tools, linked from the responses page (which is the last entry: itself)."""
+    """The other tools, linked from the responses page (leaving out the page itself)."""
     here = reverse("questionnaire_responses:detail", args=[page.pk])
     return [
         (label, url)

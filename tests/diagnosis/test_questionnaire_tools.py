@@ -14,6 +14,7 @@ TOOLS = {
     "questionnaire_xlsform:upload": "Import an XLSForm",
     "questionnaire_paper:enter": "Enter a paper questionnaire",
     "questionnaire_responses:detail": "Questionnaire responses",
+    "diagnosis_runs:consultation": "Diagnosis",
 }
 
 

@@ -621,8 +621,8 @@ def test_a_colleague_sees_the_status_but_cannot_download_anothers_export(
 def test_menu_item_is_offered_to_editors_only(rf, facilitator, admin_reader, answered):
     from wagtail import hooks
 
-    [register] = hooks.get_hooks(PARTICIPATION_SUBMENU_HOOK)
-    item = register()
+    items = [register() for register in hooks.get_hooks(PARTICIPATION_SUBMENU_HOOK)]
+    [item] = [item for item in items if item.url == reverse("questionnaire_responses:index")]
     request = rf.get("/admin/")
     request.user = facilitator
     assert item.is_shown(request)
