@@ -12,6 +12,7 @@ every URL here requires that the user can edit the consultation page, else 403.
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django import forms
@@ -22,12 +23,10 @@ from django.template.response import TemplateResponse
 from django.urls import include, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format, time_format
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from maps.models import Area
@@ -37,6 +36,8 @@ from .models import DiagnosisResult, DiagnosisRun, DiagnosisSnapshot
 from .pages import ConsultationPage
 from .questionnaire_responses_admin import (
     PARTICIPATION_SUBMENU_HOOK,
+    ConsultationAdminMixin,
+    ConsultationToolMenuItem,
     can_edit,
     editable_translation,
     user_sees_responses,
@@ -86,14 +87,9 @@ def _page_for(user, consultation: ConsultationPage | None, key) -> ConsultationP
 # --- Menu and the list of consultations -----------------------------------------------------------
 
 
-class DiagnosisMenuItem(MenuItem):
-    def is_shown(self, request):
-        return user_sees_responses(request.user)  # can edit some consultation page
-
-
 @hooks.register(PARTICIPATION_SUBMENU_HOOK)
 def register_diagnosis_menu_item():
-    return DiagnosisMenuItem(
+    return ConsultationToolMenuItem(
         _("Diagnosis"),
         reverse("diagnosis_runs:index"),
         name="diagnosis",
@@ -251,7 +247,7 @@ def run_progress(run: DiagnosisRun) -> dict:
         "text": str(text),
         "finished": run.status not in DiagnosisRun.ACTIVE,
         "can_cancel": run.status in DiagnosisRun.ACTIVE and not run.cancel_requested,
-        "snapshot_url": reverse("diagnosis_runs:snapshot", args=[snapshot.pk]) if snapshot else "",
+        "result_url": reverse("diagnosis_runs:snapshot", args=[snapshot.pk]) if snapshot else "",
     }
 
 
@@ -269,25 +265,8 @@ def run_row(run: DiagnosisRun) -> dict:
     }
 
 
-class DiagnosisConsultationView(DiagnosisAdminView):
+class DiagnosisConsultationView(ConsultationAdminMixin, DiagnosisAdminView):
     template_name = "diagnosis/admin/diagnosis_consultation.html"
-
-    @cached_property
-    def page(self) -> ConsultationPage:
-        return get_object_or_404(
-            ConsultationPage.objects.select_related("locale"), pk=self.kwargs["page_id"]
-        )
-
-    def dispatch(self, request, *args, **kwargs):
-        if not can_edit(request.user, self.page):
-            return forbidden(request)
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_page_title(self):
-        return self.page.title
-
-    def get_breadcrumbs_items(self):
-        return [*super().get_breadcrumbs_items(), {"url": "", "label": self.page.title}]
 
     def post(self, request, *args, **kwargs):
         form = DiagnosisRunForm(request.POST)
@@ -344,6 +323,13 @@ def _run_for(request, run_id: int) -> tuple[DiagnosisRun, ConsultationPage]:
     return run, _page_for(request.user, run.consultation, run.consultation_key)
 
 
+def _snapshot_for(request, snapshot_id: int) -> tuple[DiagnosisSnapshot, ConsultationPage]:
+    snapshot = get_object_or_404(
+        DiagnosisSnapshot.objects.select_related("run", "run__consultation"), pk=snapshot_id
+    )
+    return snapshot, _page_for(request.user, snapshot.run.consultation, snapshot.consultation_key)
+
+
 def log_json(run: DiagnosisRun) -> list[dict]:
     return [
         {
@@ -361,15 +347,17 @@ def log_json(run: DiagnosisRun) -> list[dict]:
 
 class ConsultationPartView(DiagnosisAdminView):
     """A page about one run or snapshot of a consultation: loads it with an editable page of its
-    consultation (else 403) and puts that consultation in the breadcrumbs."""
+    consultation (else 403) and puts that consultation in the breadcrumbs.
 
-    def load(self, request, **kwargs) -> tuple[object, ConsultationPage]:
-        raise NotImplementedError
+    `loader(request, **url_kwargs)` gives (the object, the page): `_run_for` or `_snapshot_for`.
+    """
+
+    loader: Callable[..., tuple[object, ConsultationPage]]
 
     def get(self, request, *args, **kwargs):
         diagnosis_runs_mark_interrupted()
         try:
-            self.object, self.page = self.load(request, **kwargs)
+            self.object, self.page = self.loader(request, **kwargs)
         except PermissionDenied:
             return forbidden(request)
         return super().get(request, *args, **kwargs)
@@ -392,8 +380,7 @@ class DiagnosisRunView(ConsultationPartView):
     template_name = "diagnosis/admin/diagnosis_run.html"
     page_title = _("Diagnosis run")
 
-    def load(self, request, **kwargs):
-        return _run_for(request, kwargs["run_id"])
+    loader = staticmethod(_run_for)
 
     @property
     def run(self) -> DiagnosisRun:
@@ -527,14 +514,7 @@ class DiagnosisSnapshotView(ConsultationPartView):
     template_name = "diagnosis/admin/diagnosis_snapshot.html"
     page_title = _("Diagnosis snapshot")
 
-    def load(self, request, **kwargs):
-        snapshot = get_object_or_404(
-            DiagnosisSnapshot.objects.select_related("run", "run__consultation"),
-            pk=kwargs["snapshot_id"],
-        )
-        return snapshot, _page_for(
-            request.user, snapshot.run.consultation, snapshot.consultation_key
-        )
+    loader = staticmethod(_snapshot_for)
 
     @property
     def snapshot(self) -> DiagnosisSnapshot:

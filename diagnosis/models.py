@@ -531,7 +531,47 @@ def response_export_storage():
     return FileSystemStorage(location=Path(root) / "exports")
 
 
-class ResponseExport(models.Model):
+# --- Background jobs about a consultation --------------------------------------------------------
+
+
+class ConsultationJob(models.Model):
+    """What a background job about one consultation keeps, whatever it computes.
+
+    Response exports and diagnosis runs are both asked for in the admin and run by a Celery task
+    that records its progress on the row. The consultation is kept by translation key (answers and
+    concerns of every language count together) and the page for display. A failure keeps an error
+    code (each job's own `Error` choices, translated when shown) and a short technical detail; the
+    heartbeat, written with every chunk or step, tells a job that lost its worker.
+    """
+
+    consultation_key = models.UUIDField(editable=False)
+    consultation = models.ForeignKey(
+        "diagnosis.ConsultationPage",
+        verbose_name=_("consultation"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    error_detail = models.CharField(_("technical detail"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        abstract = True
+
+
+class ResponseExport(ConsultationJob):
     """A facilitator's request for a consultation's questionnaire responses as CSV or XLSX.
 
     Made by a background job (`diagnosis.tasks.response_export`) that writes `rows_done` as it
@@ -570,21 +610,6 @@ class ResponseExport(models.Model):
             _("The export stopped before it finished (its worker was stopped). Ask for it again."),
         )
 
-    consultation_key = models.UUIDField(editable=False)
-    consultation = models.ForeignKey(
-        "diagnosis.ConsultationPage",
-        verbose_name=_("consultation"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("requested by"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
     language = models.CharField(_("language of the labels"), max_length=10)
     format = models.CharField(_("format"), max_length=4, choices=Format.choices)
     cells = models.CharField(
@@ -602,14 +627,6 @@ class ResponseExport(models.Model):
         blank=True,
     )
     error = models.CharField(_("error"), max_length=12, choices=Error.choices, blank=True)
-    error_detail = models.CharField(_("technical detail"), max_length=500, blank=True)
-    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    # Written with every chunk: a running export whose heartbeat is old lost its worker.
-    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-
-    wagtail_reference_index_ignore = True
 
     class Meta:
         verbose_name = _("response export")
@@ -629,7 +646,7 @@ __all__ += ["ResponseExport"]
 # --- Diagnosis runs and snapshots ---------------------------------------------------------------
 
 
-class DiagnosisRun(models.Model):
+class DiagnosisRun(ConsultationJob):
     """One computation of a consultation's diagnosis, started by a facilitator in the admin.
 
     Run as a background job (`diagnosis.tasks.diagnosis_run`) that records its progress and a log
@@ -667,21 +684,6 @@ class DiagnosisRun(models.Model):
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
-    consultation_key = models.UUIDField(editable=False)
-    consultation = models.ForeignKey(
-        "diagnosis.ConsultationPage",
-        verbose_name=_("consultation"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("requested by"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )
@@ -692,14 +694,6 @@ class DiagnosisRun(models.Model):
     # {"k": 5, "window_from": "2026-03-01" | None, "window_to": … | None, "method_version": "1"}
     parameters = models.JSONField(_("parameters"), default=dict)
     error = models.CharField(_("error"), max_length=12, choices=Error.choices, blank=True)
-    error_detail = models.CharField(_("technical detail"), max_length=500, blank=True)
-    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    # Written with every step: a running run whose heartbeat is old lost its worker.
-    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-
-    wagtail_reference_index_ignore = True
 
     class Meta:
         verbose_name = _("diagnosis run")

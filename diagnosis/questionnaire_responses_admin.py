@@ -177,14 +177,17 @@ def summary_rows(summary: ResponseSummary) -> dict:
     }
 
 
-class ResponsesMenuItem(MenuItem):
+class ConsultationToolMenuItem(MenuItem):
+    """A Participation menu item shown to whoever can edit some consultation page (the
+    questionnaire responses, the diagnosis)."""
+
     def is_shown(self, request):
         return user_sees_responses(request.user)
 
 
 @hooks.register(PARTICIPATION_SUBMENU_HOOK)
 def register_responses_menu_item():
-    return ResponsesMenuItem(
+    return ConsultationToolMenuItem(
         _("Questionnaire responses"),
         reverse("questionnaire_responses:index"),
         name="questionnaire-responses",
@@ -280,8 +283,9 @@ class ResponseExportForm(forms.Form):
         self.fields["language"].initial = current if current in codes else settings.LANGUAGE_CODE
 
 
-class ResponsesDetailView(ResponsesAdminView):
-    template_name = "diagnosis/admin/questionnaire_responses_detail.html"
+class ConsultationAdminMixin:
+    """An admin page about one consultation (`page_id` in the URL): 403 unless the user can edit
+    it, and the consultation's title as the page title and last breadcrumb."""
 
     @cached_property
     def page(self) -> ConsultationPage:
@@ -299,6 +303,10 @@ class ResponsesDetailView(ResponsesAdminView):
 
     def get_breadcrumbs_items(self):
         return [*super().get_breadcrumbs_items(), {"url": "", "label": self.page.title}]
+
+
+class ResponsesDetailView(ConsultationAdminMixin, ResponsesAdminView):
+    template_name = "diagnosis/admin/questionnaire_responses_detail.html"
 
     def post(self, request, *args, **kwargs):
         form = ResponseExportForm(request.POST)

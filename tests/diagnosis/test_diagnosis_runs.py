@@ -479,7 +479,7 @@ def test_progress_is_visible_after_every_step(client, reported, facilitator):
         True,
     )
     snapshot = DiagnosisSnapshot.objects.get(run=run)
-    assert final["snapshot_url"] == reverse("diagnosis_runs:snapshot", args=[snapshot.pk])
+    assert final["result_url"] == reverse("diagnosis_runs:snapshot", args=[snapshot.pk])
 
 
 def test_cancelling_a_running_run_stops_it_at_the_next_step_with_nothing_stored(
@@ -771,18 +771,18 @@ def test_the_progress_bar_follows_the_run_to_its_snapshot(browser, live_server, 
             run = diagnosis_run_start(page=page, user=user, k=5)
         tab.goto(f"{live_server.url}{reverse('diagnosis_runs:run', args=[run.pk])}")
         assert tab.locator("#run-progress").evaluate("p => [p.value, p.max]") == [0, STEPS_TOTAL]
-        assert tab.locator("[data-run-cancel]").is_visible()
+        assert tab.locator("[data-job-cancel]").is_visible()
         tab.screenshot(path=SHOTS / f"run-waiting-{language}.png", full_page=True)
         assert diagnosis_run_execute(run_id=run.pk) is True
-        tab.wait_for_selector("[data-run-snapshot]", state="visible", timeout=10_000)
+        tab.wait_for_selector("[data-job-result]", state="visible", timeout=10_000)
         assert tab.locator("#run-progress").evaluate("p => [p.value, p.max]") == [
             STEPS_TOTAL,
             STEPS_TOTAL,
         ]
-        assert tab.locator("[data-run-cancel]").is_hidden()
-        assert tab.locator("[data-run-log] li").count() >= len(STEPS) + 2
+        assert tab.locator("[data-job-cancel]").is_hidden()
+        assert tab.locator("[data-job-log] li").count() >= len(STEPS) + 2
         tab.screenshot(path=SHOTS / f"run-done-{language}.png", full_page=True)
-        tab.click("[data-run-snapshot]")
+        tab.click("[data-job-result]")
         tab.wait_for_selector('[data-table="concerns_by_category"]')
         tab.screenshot(path=SHOTS / f"snapshot-{language}.png", full_page=True)
         context.close()

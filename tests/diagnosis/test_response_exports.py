@@ -687,12 +687,12 @@ def test_status_page_follows_the_job_and_offers_the_download(browser, live_serve
     tab.screenshot(path=SHOTS / "detail-es.png", full_page=True)
     export = new_export(answered, user, "es")
     tab.goto(status(export))
-    assert tab.locator("[data-export-ready]").is_hidden()
+    assert tab.locator("[data-job-ready]").is_hidden()
     tab.screenshot(path=SHOTS / "status-waiting-es.png", full_page=True)
     assert response_export_run(export_id=export.pk) is True
     tab.wait_for_selector("[data-export-download]", state="visible", timeout=10_000)
     assert tab.locator("#export-progress").evaluate("p => [p.value, p.max]") == [3, 3]
-    assert tab.locator("[data-export-working]").is_hidden()
+    assert tab.locator("[data-job-working]").is_hidden()
     tab.screenshot(path=SHOTS / "status-done-es.png", full_page=True)
     with tab.expect_download() as download:
         tab.click("[data-export-download]")
