@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-SYSTEM_PACKAGES := gdal-bin libsqlite3-mod-spatialite chromium gettext python3-venv
+SYSTEM_PACKAGES := gdal-bin libsqlite3-mod-spatialite chromium gettext python3-venv libpango-1.0-0 libpangoft2-1.0-0
 PYTEST_ARGS ?=
 export DJANGO_SETTINGS_MODULE ?= cms.settings.dev
 ifdef DATABASE_URL

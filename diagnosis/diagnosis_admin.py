@@ -29,6 +29,7 @@ from django.views.generic import TemplateView
 from wagtail import hooks
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from maps.demography import AgeBand, Sex
 from maps.models import Area
 
 from .engine import DEFAULT_K, MAX_K, MIN_K, TABLES
@@ -436,36 +437,182 @@ def run_cancel_view(request, run_id: int):
 # --- One snapshot: its tables ------------------------------------------------------------------
 
 
+def _number(value, places: int = 2) -> str:
+    return "—" if value is None else number_format(value, decimal_pos=places)
+
+
+def _percent(value) -> str:
+    return "—" if value is None else f"{number_format(value * 100, decimal_pos=1)} %"
+
+
+def _interval(low, high) -> str:
+    if low is None or high is None:
+        return "—"
+    return f"{number_format(low * 100, decimal_pos=1)}–{number_format(high * 100, decimal_pos=1)} %"
+
+
+def _change(now, before) -> str:
+    """A share's change in percentage points, signed."""
+    if now is None or before is None:
+        return "—"
+    points = (now - before) * 100
+    return f"{'+' if points > 0 else ''}{number_format(points, decimal_pos=1)}"
+
+
+# What each table shows after its keys, count and "out of": (header, cell from a result row).
+# Tables not listed show the plain share.
+SHARE_COLUMNS = [(_("Share"), lambda row: _percent(row["value"]))]
+PERCEPTION_COLUMNS = [
+    (_("Share"), lambda row: _percent(row["value"])),
+    (_("Interval (95 %)"), lambda row: _interval(row["low"], row["high"])),
+    (_("Left out (don’t know, prefer not to say…)"), lambda row: row["detail"].get("excluded")),
+]
+VALUE_COLUMNS: dict[str, list[tuple]] = {
+    "perception": PERCEPTION_COLUMNS,
+    "perception_by_gender": PERCEPTION_COLUMNS,
+    "perception_by_age": PERCEPTION_COLUMNS,
+    "perception_weighted": [
+        (_("Weighted share"), lambda row: _percent(row["value"])),
+        (_("Interval (95 %)"), lambda row: _interval(row["low"], row["high"])),
+        (_("Effective sample size"), lambda row: _number(row["detail"].get("n_effective"), 1)),
+        (_("Population covered"), lambda row: _percent(row["detail"].get("population_coverage"))),
+    ],
+    "participation_profile": [
+        (_("Representativeness index (0–1)"), lambda row: _number(row["value"])),
+        (_("Heard less than their number"), lambda row: row["under_heard"]),
+    ],
+    "hotspots": [
+        (_("Expected"), lambda row: _number(row["detail"].get("expected"), 1)),
+        (_("Seen / expected"), lambda row: _number(row["value"])),
+        (_("Adjusted p-value"), lambda row: _number(row["detail"].get("p_adjusted"), 3)),
+        (
+            _("More than expected"),
+            lambda row: _("yes") if row["detail"].get("significant") else "—",
+        ),
+    ],
+    "walk_scores": [
+        (_("Mean score (0–3)"), lambda row: _number(row["value"])),
+        (
+            _("Stops scoring 0 · 1 · 2 · 3"),
+            lambda row: " · ".join(
+                str(row["detail"].get("distribution", {}).get(score, 0))
+                for score in ("0", "1", "2", "3")
+            ),
+        ),
+    ],
+    "change_area_category": [
+        (_("Share now"), lambda row: _percent(row["value"])),
+        (
+            _("Share in the previous round"),
+            lambda row: _percent(row["detail"].get("previous_value")),
+        ),
+        (
+            _("Previous round: count / out of"),
+            lambda row: (
+                f"{row['detail'].get('previous_count')} / {row['detail'].get('previous_total')}"
+            ),
+        ),
+        (
+            _("Change (points)"),
+            lambda row: _change(row["value"], row["detail"].get("previous_value")),
+        ),
+    ],
+    "change_perception": [
+        (_("Share now"), lambda row: _percent(row["value"])),
+        (_("Interval (95 %)"), lambda row: _interval(row["low"], row["high"])),
+        (
+            _("Share in the previous round"),
+            lambda row: _percent(row["detail"].get("previous_value")),
+        ),
+        (
+            _("Previous interval (95 %)"),
+            lambda row: _interval(
+                row["detail"].get("previous_low"), row["detail"].get("previous_high")
+            ),
+        ),
+        (
+            _("Change (points)"),
+            lambda row: _change(row["value"], row["detail"].get("previous_value")),
+        ),
+    ],
+}
+
+RESULT_FIELDS = (
+    "table",
+    "area_id",
+    "category_key",
+    "group",
+    "subgroup",
+    "cell_x",
+    "cell_y",
+    "count",
+    "total",
+    "value",
+    "low",
+    "high",
+    "detail",
+)
+
+
+def _under_heard(detail: dict) -> str:
+    """The strata whose share of participants is under half their share of residents."""
+    sexes = dict(Sex.choices)
+    bands = dict(AgeBand.choices)
+    return (
+        ", ".join(
+            f"{sexes.get(cell['sex'], cell['sex'])} {bands.get(cell['age_band'], cell['age_band'])}"
+            for cell in detail.get("cells", [])
+            if cell.get("population") and (cell.get("ratio") or 0) < 0.5
+        )
+        or "—"
+    )
+
+
 def snapshot_tables(snapshot: DiagnosisSnapshot) -> list[dict]:
     """Each table of the snapshot with its rows labelled in the reader's language."""
-    results = list(
-        DiagnosisResult.objects.filter(snapshot=snapshot)
+    results = [
+        dict(zip(RESULT_FIELDS, values, strict=True))
+        for values in DiagnosisResult.objects.filter(snapshot=snapshot)
         .order_by("position")
-        .values_list(
-            "table", "area_id", "category_key", "group", "subgroup", "count", "total", "value"
-        )
+        .values_list(*RESULT_FIELDS)
+    ]
+    categories = categories_localized(
+        keys={row["category_key"] for row in results if row["category_key"]}
     )
-    categories = categories_localized(keys={row[2] for row in results if row[2]})
     areas = dict(
-        Area.objects.filter(pk__in={row[1] for row in results if row[1]}).values_list("pk", "name")
+        Area.objects.filter(
+            pk__in={row["area_id"] for row in results if row["area_id"]}
+        ).values_list("pk", "name")
     )
     by_table: dict[str, list] = {}
     for row in results:
-        by_table.setdefault(row[0], []).append(row)
+        by_table.setdefault(row["table"], []).append(row)
     tables = []
     for code, table in TABLES.items():
         group_labels = table.group_labels() if table.group_labels else {}
         subgroup_labels = table.subgroup_labels() if table.subgroup_labels else {}
         group_order = {value: i for i, value in enumerate(group_labels)}
         subgroup_order = {value: i for i, value in enumerate(subgroup_labels)}
+        value_columns = VALUE_COLUMNS.get(code, SHARE_COLUMNS)
         rows = []
-        for _table, area_id, key, group, subgroup, count, total, value in by_table.get(code, []):
+        for result in by_table.get(code, []):
+            area_id, key = result["area_id"], result["category_key"]
+            group, subgroup = result["group"], result["subgroup"]
             cells, order = [], []
             for column in table.columns:
                 if column == "area":
                     name = areas.get(area_id, "") if area_id else str(_("No area given"))
                     cells.append(name)
                     order.append((area_id is None, name.lower()))
+                elif column == "cell":
+                    cells.append(f"{result['cell_x']}, {result['cell_y']}")
+                    # Flagged cells first, then by how far above expectation.
+                    detail = result["detail"]
+                    order.append(
+                        (not detail.get("significant"), -(result["value"] or 0), result["cell_x"])
+                        if code == "hotspots"
+                        else (result["cell_x"], result["cell_y"])
+                    )
                 elif column == "category":
                     category = categories.get(key)
                     name = category.name if category else str(key)
@@ -477,13 +624,16 @@ def snapshot_tables(snapshot: DiagnosisSnapshot) -> list[dict]:
                 else:
                     cells.append(subgroup_labels.get(subgroup, subgroup))
                     order.append((subgroup_order.get(subgroup, len(subgroup_order)), subgroup))
+            if code == "participation_profile":
+                result["under_heard"] = _under_heard(result["detail"])
             rows.append(
                 {
                     "order": order,
                     "cells": cells,
-                    "count": count,
-                    "total": total,
-                    "percent": None if value is None else round(value * 100, 1),
+                    "count": result["count"],
+                    "total": result["total"],
+                    "values": [column(result) for _header, column in value_columns],
+                    "flagged": code == "hotspots" and bool(result["detail"].get("significant")),
                 }
             )
         # Stored rows are ordered by keys (reproducible); people read them by name and in the
@@ -492,6 +642,7 @@ def snapshot_tables(snapshot: DiagnosisSnapshot) -> list[dict]:
         headers = [
             {
                 "area": _("Area"),
+                "cell": _("Grid cell (x, y)"),
                 "category": _("Category"),
                 "group": table.group_label,
                 "subgroup": table.subgroup_label,
@@ -504,6 +655,7 @@ def snapshot_tables(snapshot: DiagnosisSnapshot) -> list[dict]:
                 "label": table.label,
                 "total_label": table.total_label,
                 "headers": headers,
+                "value_headers": [header for header, _column in value_columns],
                 "rows": rows,
             }
         )
@@ -538,6 +690,11 @@ class DiagnosisSnapshotView(ConsultationPartView):
                     ),
                     (_("Questionnaire responses"), counts.get("questionnaire_responses")),
                 ],
+                "previous_url": (
+                    reverse("diagnosis_runs:snapshot", args=[counts["previous_snapshot"]])
+                    if counts.get("previous_snapshot")
+                    else ""
+                ),
                 "tables": snapshot_tables(self.snapshot),
                 "run_url": reverse("diagnosis_runs:run", args=[self.snapshot.run_id]),
             }

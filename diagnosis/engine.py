@@ -14,7 +14,7 @@ the snapshot is published, and the statistics (intervals, post-stratification, h
 `diagnosis.statistics`. Same inputs, same parameters → the same rows in the same order and the
 same `content_hash`.
 
-Inputs, for method version 1:
+Inputs, for method version 2 (version 1 had only the nine concern and participation tables):
 - concerns: `status = approved`, of the consultation (by translation key, whatever language they
   came in), submitted within the window (whole days in the site's time zone, both ends included);
 - questionnaire responses: of the consultation, dated within the window by the day written on
@@ -28,23 +28,56 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import (
+    Case,
+    Count,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from maps.demography import AgeBand, Sex
+from maps.geometry import grid_cell
+from maps.models import (
+    WALK_PARAMETER_FIELDS,
+    WALK_PARAMETERS,
+    Area,
+    AreaPopulation,
+    ModerationStatus,
+    WalkScore,
+    WalkStop,
+)
+
+from . import statistics
+from .indicators import INDICATORS, indicator_labels, stratum
 from .models import (
+    Answer,
     Concern,
+    ConcernCategory,
+    ConsultationPage,
     DiagnosisResult,
     DiagnosisRun,
     DiagnosisSnapshot,
     PreventionType,
     QuestionnaireResponse,
+    SnapshotPublication,
 )
 
-METHOD_VERSION = "1"
+METHOD_VERSION = "2"
 DEFAULT_K = 5
 MIN_K = 3
 MAX_K = 100
@@ -123,6 +156,21 @@ def _age_choices():
     return Concern._meta.get_field("age_band").choices
 
 
+def _labels(pairs) -> Callable[[], dict[str, str]]:
+    """Labels of codes that are never "not stated" (question codes, audit parameters…)."""
+
+    def labels() -> dict[str, str]:
+        return {value: str(label) for value, label in pairs}
+
+    return labels
+
+
+PARTICIPANTS = (
+    ("concerns", _("People who reported concerns")),
+    ("responses", _("People who answered the questionnaire")),
+)
+
+
 @dataclass(frozen=True)
 class Table:
     """One table of a snapshot: what each row counts, and over what (`total`)."""
@@ -130,7 +178,7 @@ class Table:
     code: str
     label: object
     total_label: object  # what the denominator of a row's share is
-    columns: tuple[str, ...]  # of "area", "category", "group", "subgroup"
+    columns: tuple[str, ...]  # of "area", "cell", "category", "group", "subgroup"
     group_label: object = ""
     subgroup_label: object = ""
     group_labels: Callable[[], dict[str, str]] | None = None
@@ -212,14 +260,121 @@ TABLES: dict[str, Table] = {
             group_labels=_choices(Concern.Gender.choices),
             subgroup_labels=lambda: _choices(_age_choices())(),
         ),
+        # Perception indicators (`diagnosis.indicators`): count = unfavourable answers, total =
+        # valid answers; low/high the 95 % interval; detail {"values", "excluded", …}.
+        Table(
+            "perception",
+            _("Perception indicators"),
+            _("residents who answered the question (don't know and prefer not to say left out)"),
+            ("group",),
+            group_label=_("Indicator"),
+            group_labels=indicator_labels,
+        ),
+        Table(
+            "perception_weighted",
+            _("Perception indicators weighted to the population by sex and age band"),
+            _("residents who answered the question"),
+            ("group",),
+            group_label=_("Indicator"),
+            group_labels=indicator_labels,
+        ),
+        Table(
+            "perception_by_gender",
+            _("Perception indicators by gender"),
+            _("residents of this gender who answered the question"),
+            ("group", "subgroup"),
+            group_label=_("Indicator"),
+            subgroup_label=_("Gender"),
+            group_labels=indicator_labels,
+            subgroup_labels=_choices(Concern.Gender.choices),
+        ),
+        Table(
+            "perception_by_age",
+            _("Perception indicators by age band"),
+            _("residents of this age band who answered the question"),
+            ("group", "subgroup"),
+            group_label=_("Indicator"),
+            subgroup_label=_("Age band"),
+            group_labels=indicator_labels,
+            subgroup_labels=lambda: _choices(_age_choices())(),
+        ),
+        # value = representativeness index R (1 − dissimilarity) against the population of the
+        # consultation's areas; count = participants with a known sex and age band.
+        Table(
+            "participation_profile",
+            _("How closely participants resemble the residents (representativeness)"),
+            _("all participants"),
+            ("group",),
+            group_label=_("Participants"),
+            group_labels=_labels(PARTICIPANTS),
+        ),
+        # One row per public grid cell: count = risk concerns, total = every located
+        # contribution there (exposure); value = observed / expected; detail the test.
+        Table(
+            "hotspots",
+            _("Cells with more risks reported than participation predicts"),
+            _("located contributions in the cell (concerns, assets and walk stops)"),
+            ("cell",),
+        ),
+        Table(
+            "assets_by_cell",
+            _("Assets by cell"),
+            _("all located assets"),
+            ("cell", "category"),
+        ),
+        Table(
+            "walk_scores",
+            _("Safety walk audit scores by area"),
+            _("approved walk stops in the area"),
+            ("area", "group"),
+            group_label=_("Condition"),
+            group_labels=_labels([(name, label) for name, label, _help in WALK_PARAMETERS]),
+        ),
+        Table(
+            "walk_feelings",
+            _("How safe walkers felt, by area"),
+            _("approved walk stops in the area"),
+            ("area", "group"),
+            group_label=_("Feeling"),
+            group_labels=_labels(WalkStop.Feeling.choices),
+        ),
+        Table(
+            "change_area_category",
+            _("Change since the previous round: concerns by area and category"),
+            _("concerns in this area (this round)"),
+            ("area", "category"),
+        ),
+        Table(
+            "change_perception",
+            _("Change since the previous round: perception indicators"),
+            _("residents who answered the question (this round)"),
+            ("group",),
+            group_label=_("Indicator"),
+            group_labels=indicator_labels,
+        ),
     )
 }
 TABLE_ORDER = {code: position for position, code in enumerate(TABLES)}
 
 
+class _Share:
+    """The default of `Row.value`: the row's count / total."""
+
+    def __repr__(self) -> str:
+        return "SHARE"
+
+
+SHARE = _Share()
+
+
 @dataclass(frozen=True)
 class Row:
-    """One result row before it is stored (see `DiagnosisResult`)."""
+    """One result row before it is stored (see `DiagnosisResult`).
+
+    `value` is count / total unless a table gives it (a weighted share, a mean score, a ratio,
+    or None when there is nothing to say); `low`/`high` are a 95 % interval and `detail` the
+    table's other numbers, plain JSON.
+    """
 
     table: str
     count: int
@@ -228,23 +383,37 @@ class Row:
     category_key: uuid.UUID | None = None
     group: str = ""
     subgroup: str = ""
+    cell_x: int | None = None
+    cell_y: int | None = None
+    value: float | _Share | None = SHARE
+    low: float | None = None
+    high: float | None = None
+    detail: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.value is SHARE:
+            object.__setattr__(self, "value", self.share)
 
     @property
-    def value(self) -> float | None:
+    def share(self) -> float | None:
         return self.count / self.total if self.total else None
 
     def sort_key(self) -> tuple:
         return (
             TABLE_ORDER[self.table],
             -1 if self.area_id is None else self.area_id,
+            (self.cell_x is not None, self.cell_x or 0, self.cell_y or 0),
             str(self.category_key or ""),
             self.group,
             self.subgroup,
         )
 
     def canonical(self) -> list:
-        """What the content hash covers, as JSON-ready values."""
-        return [
+        """What the content hash covers, as JSON-ready values (`content_hash` sorts the keys
+        of `detail`). A row that carries nothing beyond count / total (every row of the first
+        nine tables) hashes as it did before the cell, interval and detail fields existed, so
+        snapshots stored then still verify."""
+        base = [
             self.table,
             self.area_id,
             str(self.category_key) if self.category_key else None,
@@ -253,13 +422,17 @@ class Row:
             self.count,
             self.total,
         ]
+        extra = [self.cell_x, self.cell_y, self.value, self.low, self.high, self.detail]
+        if extra == [None, None, self.share, None, None, {}]:
+            return base
+        return [*base, *extra]
 
 
 def content_hash(rows: Iterable[Row]) -> str:
     """SHA-256 of the rows in their stored order, one compact JSON array per line."""
     digest = hashlib.sha256()
     for row in rows:
-        digest.update(json.dumps(row.canonical(), separators=(",", ":")).encode())
+        digest.update(json.dumps(row.canonical(), separators=(",", ":"), sort_keys=True).encode())
         digest.update(b"\n")
     return digest.hexdigest()
 
@@ -317,6 +490,27 @@ class Context:
     parameters: Parameters
     input_counts: dict = field(default_factory=dict)
     category_totals: dict = field(default_factory=dict)
+    # Rows of the steps done so far, by table (the change step compares them with the
+    # previous round's).
+    tables: dict = field(default_factory=lambda: defaultdict(list))
+    # (gender, age band) → count, of concerns and of responses (participation steps).
+    participants: dict = field(default_factory=dict)
+    # Answers to the indicator questions: (code, value, gender, age band) → count.
+    answers: dict | None = None
+    previous_snapshot_id: int | None = None
+    _population: dict | None = None
+
+    def answers_sorted(self) -> list[tuple[tuple, int]]:
+        """The indicator answers (`indicator_answers`, one query per run) in a fixed order."""
+        return sorted(indicator_answers(self).items())
+
+    @property
+    def population(self) -> dict[tuple[str, str], int]:
+        """Residents of the consultation's areas by (sex, age band), summed in the database
+        (fetched once per run)."""
+        if self._population is None:
+            self._population = population_by_stratum(consultation_key=self.consultation_key)
+        return self._population
 
     @property
     def concerns(self):
@@ -342,6 +536,7 @@ def _grouped(queryset, *fields: str) -> list[tuple]:
 
 
 def step_inputs(context: Context) -> list[Row]:
+    context.previous_snapshot_id = previous_snapshot_id(consultation_key=context.consultation_key)
     approved = Q(status=Concern.Status.APPROVED)
     counts = _in_window(
         Concern.objects.filter(consultation_key=context.consultation_key), context.parameters
@@ -361,6 +556,7 @@ def step_inputs(context: Context) -> list[Row]:
         "questionnaire_responses": context.responses.count(),
         "first_concern_at": counts["first"].isoformat() if counts["first"] else None,
         "last_concern_at": counts["last"].isoformat() if counts["last"] else None,
+        "previous_snapshot": context.previous_snapshot_id,
     }
     return []
 
@@ -479,10 +675,7 @@ def step_by_category_affected(context: Context) -> list[Row]:
     ]
 
 
-def _participation(table: str, queryset) -> list[Row]:
-    counts: dict[tuple, int] = defaultdict(int)
-    for gender, age, n in _grouped(queryset, "gender", "age_band"):
-        counts[_stated(gender), _stated(age)] += n
+def _participation(table: str, counts: dict[tuple, int]) -> list[Row]:
     total = sum(counts.values())
     return [
         Row(table, count=n, total=total, group=gender, subgroup=age)
@@ -490,12 +683,488 @@ def _participation(table: str, queryset) -> list[Row]:
     ]
 
 
+def _participants(queryset) -> dict[tuple, int]:
+    counts: dict[tuple, int] = defaultdict(int)
+    for gender, age, n in _grouped(queryset, "gender", "age_band"):
+        counts[_stated(gender), _stated(age)] += n
+    return dict(counts)
+
+
 def step_participation_concerns(context: Context) -> list[Row]:
-    return _participation("participation_concerns", context.concerns)
+    context.participants["concerns"] = _participants(context.concerns)
+    return _participation("participation_concerns", context.participants["concerns"])
 
 
 def step_participation_responses(context: Context) -> list[Row]:
-    return _participation("participation_responses", context.responses)
+    context.participants["responses"] = _participants(context.responses)
+    return _participation("participation_responses", context.participants["responses"])
+
+
+# --- The consultation's territory: population, walks, the previous round ------------------------
+
+
+def consultation_pages(consultation_key: uuid.UUID):
+    """Every translation of the consultation (they share areas, walks and the previous round)."""
+    return ConsultationPage.objects.filter(translation_key=consultation_key)
+
+
+def consultation_area_ids(consultation_key: uuid.UUID):
+    """The consultation's areas as a subquery: the union over its translations, so an area is
+    never counted twice however many languages the page has."""
+    return ConsultationPage.areas.through.objects.filter(
+        consultationpage__translation_key=consultation_key
+    ).values("area_id")
+
+
+def population_by_stratum(*, consultation_key: uuid.UUID) -> dict[tuple[str, str], int]:
+    """Residents of the consultation's areas by (sex, age band): `AreaPopulation` summed by the
+    database over the distinct areas. Empty when no area has population figures."""
+    rows = (
+        AreaPopulation.objects.filter(area_id__in=consultation_area_ids(consultation_key))
+        .values("sex", "age_band")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )
+    return {(row["sex"], row["age_band"]): row["n"] for row in rows if row["n"]}
+
+
+def approved_walk_stops(*, consultation_key: uuid.UUID, parameters: Parameters):
+    """Approved stops of the consultation's safety walks, recorded within the window (the same
+    whole days as concerns)."""
+    walks = ConsultationPage.walks.through.objects.filter(
+        consultationpage__translation_key=consultation_key
+    ).values("safetywalk_id")
+    stops = WalkStop.objects.filter(walk_id__in=walks, status=ModerationStatus.APPROVED)
+    if parameters.window_from:
+        stops = stops.filter(recorded_at__gte=_day_start(parameters.window_from))
+    if parameters.window_to:
+        end = _day_start(parameters.window_to + datetime.timedelta(days=1))
+        stops = stops.filter(recorded_at__lt=end)
+    return stops.order_by()
+
+
+def previous_snapshot_id(*, consultation_key: uuid.UUID) -> int | None:
+    """The snapshot the previous round (`ConsultationPage.previous_round`, any translation)
+    last published, in one query; None without a previous round or a publication."""
+    previous_key = (
+        consultation_pages(consultation_key)
+        .filter(previous_round__isnull=False)
+        .order_by("pk")
+        .values("previous_round__translation_key")[:1]
+    )
+    return (
+        SnapshotPublication.objects.filter(consultation_key=Subquery(previous_key))
+        .order_by("-published_at", "-pk")
+        .values_list("snapshot_id", flat=True)
+        .first()
+    )
+
+
+# --- Perception indicators ----------------------------------------------------------------------
+
+
+def indicator_answers(context: Context) -> dict[tuple, int]:
+    """(question code, value, gender, age band) → answers, for the indicator questions: one
+    GROUP BY over the answers of the responses the run counts."""
+    if context.answers is None:
+        rows = (
+            Answer.objects.filter(
+                response__in=context.responses.values("pk"), question_code__in=list(INDICATORS)
+            )
+            .values("question_code", "value", "response__gender", "response__age_band")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        answers: dict[tuple, int] = defaultdict(int)
+        for row in rows:
+            if isinstance(row["value"], str):  # single choice; a list or number is no answer here
+                key = (
+                    row["question_code"],
+                    row["value"],
+                    _stated(row["response__gender"]),
+                    _stated(row["response__age_band"]),
+                )
+                answers[key] += row["n"]
+        context.answers = dict(answers)
+    return context.answers
+
+
+@dataclass
+class Tally:
+    """Unfavourable and valid answers of one indicator, and what was left out."""
+
+    count: int = 0
+    total: int = 0
+    excluded: dict = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, indicator, value: str, n: int) -> None:
+        if value in indicator.valid:
+            self.total += n
+            if value in indicator.unfavourable:
+                self.count += n
+        else:
+            self.excluded[value] += n
+
+    def row(self, table: str, indicator, **keys) -> Row:
+        low, high = statistics.wilson_interval(self.count, self.total)
+        return Row(
+            table,
+            count=self.count,
+            total=self.total,
+            low=low,
+            high=high,
+            detail={
+                "values": list(indicator.unfavourable),
+                "excluded": sum(self.excluded.values()),
+                "excluded_values": dict(sorted(self.excluded.items())),
+            },
+            **keys,
+        )
+
+
+def _tallies(context: Context, key: Callable[[str, str], object]) -> dict[tuple, Tally]:
+    """Tallies per (question code, key(gender, age band))."""
+    tallies: dict[tuple, Tally] = defaultdict(Tally)
+    for (code, value, gender, age), n in context.answers_sorted():
+        tallies[code, key(gender, age)].add(INDICATORS[code], value, n)
+    return tallies
+
+
+def step_perception(context: Context) -> list[Row]:
+    indicator_answers(context)
+    rows = [
+        tally.row("perception", INDICATORS[code], group=code)
+        for (code, _all), tally in _tallies(context, lambda gender, age: "").items()
+    ]
+    for table, by in (("perception_by_gender", 0), ("perception_by_age", 1)):
+        rows += [
+            tally.row(table, INDICATORS[code], group=code, subgroup=part)
+            for (code, part), tally in _tallies(context, lambda *pair, i=by: pair[i]).items()
+        ]
+    return rows
+
+
+def step_perception_weighted(context: Context) -> list[Row]:
+    """Each indicator post-stratified by sex × age band to the residents of the areas."""
+    cells: dict[str, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for (code, value, gender, age), n in context.answers_sorted():
+        indicator = INDICATORS[code]
+        cell = cells[code][stratum(gender, age, not_stated=NOT_STATED)]
+        if value in indicator.valid:
+            cell[1] += n
+            if value in indicator.unfavourable:
+                cell[0] += n
+    population = context.population
+    rows = []
+    for code, strata in cells.items():
+        counts = {key: tuple(pair) for key, pair in strata.items() if pair[1]}
+        if not counts:
+            continue
+        weighted = statistics.poststratified_share(counts, population)
+        rows.append(
+            Row(
+                "perception_weighted",
+                count=weighted.successes,
+                total=weighted.respondents,
+                group=code,
+                value=weighted.weighted_share,
+                low=weighted.ci_low,
+                high=weighted.ci_high,
+                detail={
+                    "n_effective": weighted.effective_n,
+                    "design_effect": weighted.design_effect,
+                    "population_coverage": weighted.population_coverage,
+                    "strata_dropped": [
+                        [*dropped.key, dropped.reason] for dropped in weighted.strata_dropped
+                    ],
+                },
+            )
+        )
+    return rows
+
+
+def step_participation_profile(context: Context) -> list[Row]:
+    """Who took part against who lives there (`statistics.participation_profile`), for the
+    concerns and for the questionnaire."""
+    population = context.population
+    rows = []
+    for group, _label in PARTICIPANTS:
+        participants: dict[tuple, int] = defaultdict(int)
+        for (gender, age), n in context.participants.get(group, {}).items():
+            participants[stratum(gender, age, not_stated=NOT_STATED)] += n
+        total = sum(participants.values())
+        if not total:
+            continue
+        known = sum(
+            n
+            for (sex, age), n in participants.items()
+            if sex in Sex.values and age in AgeBand.values
+        )
+        profile = statistics.participation_profile(participants, population)
+        rows.append(
+            Row(
+                "participation_profile",
+                count=known,
+                total=total,
+                group=group,
+                value=profile.index,
+                detail={
+                    "dissimilarity": None if profile.index is None else 1 - profile.index,
+                    "unclassified": profile.unclassified,
+                    "cells": [
+                        {
+                            "sex": cell.key[0],
+                            "age_band": cell.key[1],
+                            "participants": cell.participants,
+                            "population": cell.population,
+                            "ratio": cell.ratio,
+                        }
+                        for cell in profile.cells
+                    ],
+                },
+            )
+        )
+    return rows
+
+
+# --- Places: hotspots, assets, safety walks -----------------------------------------------------
+
+
+class _X(Func):
+    function = "ST_X"
+    output_field = FloatField()
+
+
+class _Y(Func):
+    function = "ST_Y"
+    output_field = FloatField()
+
+
+def _public(concerns):
+    """Located concerns the public grid may show: never a sensitive category."""
+    return concerns.filter(cell_x__isnull=False, category__sensitive=False)
+
+
+def stops_by_cell(context: Context) -> dict[tuple[int, int], int]:
+    """Approved walk stops per public grid cell.
+
+    Stops keep no cell indices, so the database groups them by their public point (the fuzzed
+    location on the route, the only place the public ever sees) and Python maps each distinct
+    point to its cell with `maps.geometry.grid_cell`: one query, and as many grid computations
+    as distinct public points, a few per walk.
+    """
+    cells: dict[tuple[int, int], int] = defaultdict(int)
+    stops = (
+        approved_walk_stops(
+            consultation_key=context.consultation_key, parameters=context.parameters
+        )
+        .filter(public_point__isnull=False)
+        .annotate(lon=_X("public_point"), lat=_Y("public_point"))
+        .values("lon", "lat")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in stops:
+        cells[grid_cell(row["lon"], row["lat"])] += row["n"]
+    return cells
+
+
+def step_hotspots(context: Context) -> list[Row]:
+    """Risks per cell against all located contributions there (`statistics.hotspots`)."""
+    observed: dict[tuple[int, int], int] = defaultdict(int)
+    exposure: dict[tuple[int, int], int] = defaultdict(int)
+    rows = (
+        _public(context.concerns)
+        .values("cell_x", "cell_y")
+        .annotate(
+            risks=Count("pk", filter=Q(category__kind=ConcernCategory.Kind.RISK)),
+            located=Count("pk"),
+        )
+        .order_by()
+    )
+    for row in rows:
+        cell = (row["cell_x"], row["cell_y"])
+        observed[cell] += row["risks"]
+        exposure[cell] += row["located"]
+    for cell, n in stops_by_cell(context).items():
+        exposure[cell] += n
+    if not exposure:
+        return []
+    result = statistics.hotspots(observed, exposure)
+    return [
+        Row(
+            "hotspots",
+            count=cell.observed,
+            total=exposure[cell.key],
+            cell_x=cell.key[0],
+            cell_y=cell.key[1],
+            value=cell.ratio,
+            detail={
+                "expected": cell.expected,
+                "p": cell.p_value,
+                "p_adjusted": cell.adjusted_p,
+                "significant": cell.significant,
+            },
+        )
+        for cell in result.cells
+    ]
+
+
+def step_assets_by_cell(context: Context) -> list[Row]:
+    grouped = _grouped(
+        _public(context.concerns).filter(category__kind=ConcernCategory.Kind.ASSET),
+        "cell_x",
+        "cell_y",
+        "category_key",
+    )
+    total = sum(n for *_key, n in grouped)
+    return [
+        Row("assets_by_cell", count=n, total=total, cell_x=x, cell_y=y, category_key=key)
+        for x, y, key, n in grouped
+    ]
+
+
+# Smaller areas first, as when a concern is placed (`maps.selectors.area_locate`).
+_AREA_RANK = Case(
+    When(level=Area.Level.NEIGHBOURHOOD, then=Value(0)),
+    When(level=Area.Level.DISTRICT, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def step_walks(context: Context) -> list[Row]:
+    """Audit scores and feelings of the approved walk stops, per area.
+
+    A stop belongs to the smallest of the consultation's areas that contains its exact point (a
+    correlated spatial subquery), and the database counts every score and feeling per area in
+    one GROUP BY with conditional counts; means are worked out exactly from those counts.
+    """
+    area = (
+        Area.objects.filter(
+            pk__in=consultation_area_ids(context.consultation_key),
+            geometry__contains=OuterRef("point"),
+        )
+        .annotate(rank=_AREA_RANK)
+        .order_by("rank", "pk")
+        .values("pk")[:1]
+    )
+    counts = {"stops": Count("pk")}
+    for name in WALK_PARAMETER_FIELDS:
+        for score in WalkScore.values:
+            counts[f"{name}__{score}"] = Count("pk", filter=Q(**{name: score}))
+    for feeling in WalkStop.Feeling.values:
+        counts[f"feeling__{feeling}"] = Count("pk", filter=Q(feeling=feeling))
+    grouped = (
+        approved_walk_stops(
+            consultation_key=context.consultation_key, parameters=context.parameters
+        )
+        .annotate(in_area=Subquery(area))
+        .values("in_area")
+        .annotate(**counts)
+        .order_by()
+    )
+    rows = []
+    for row in grouped:
+        area_id, stops = row["in_area"], row["stops"]
+        for name in WALK_PARAMETER_FIELDS:
+            distribution = {str(score): row[f"{name}__{score}"] for score in WalkScore.values}
+            observed = sum(distribution.values())
+            if not observed:
+                continue
+            scored = sum(int(score) * n for score, n in distribution.items())
+            rows.append(
+                Row(
+                    "walk_scores",
+                    count=observed,
+                    total=stops,
+                    area_id=area_id,
+                    group=name,
+                    value=float(Fraction(scored, observed)),
+                    detail={"distribution": distribution},
+                )
+            )
+        for feeling in WalkStop.Feeling.values:
+            if n := row[f"feeling__{feeling}"]:
+                rows.append(
+                    Row("walk_feelings", count=n, total=stops, area_id=area_id, group=feeling)
+                )
+    return rows
+
+
+# --- Change since the previous round ------------------------------------------------------------
+
+
+def step_change(context: Context) -> list[Row]:
+    """This round's concerns by area and category and perception indicators beside what the
+    previous round published (its latest `SnapshotPublication`)."""
+    if context.previous_snapshot_id is None:
+        return []
+    previous: dict[str, list[Row]] = defaultdict(list)
+    for row in snapshot_rows_of(
+        DiagnosisResult.objects.filter(
+            snapshot_id=context.previous_snapshot_id,
+            table__in=["concerns_by_area_category", "perception"],
+        )
+    ):
+        previous[row.table].append(row)
+    return _change_area_category(
+        context.tables["concerns_by_area_category"], previous["concerns_by_area_category"]
+    ) + _change_perception(context.tables["perception"], previous["perception"])
+
+
+def _change_area_category(now: list[Row], before: list[Row]) -> list[Row]:
+    """Areas counted in both rounds, every category either round had there."""
+    current = {(row.area_id, row.category_key): row for row in now if row.area_id}
+    earlier = {(row.area_id, row.category_key): row for row in before if row.area_id}
+    totals_now = {area: row.total for (area, _key), row in current.items()}
+    totals_before = {area: row.total for (area, _key), row in earlier.items()}
+    both = set(totals_now) & set(totals_before)
+    rows = []
+    for area, key in sorted(set(current) | set(earlier), key=lambda pair: (pair[0], str(pair[1]))):
+        if area not in both:
+            continue
+        this, that = current.get((area, key)), earlier.get((area, key))
+        previous_count = that.count if that else 0
+        rows.append(
+            Row(
+                "change_area_category",
+                count=this.count if this else 0,
+                total=totals_now[area],
+                area_id=area,
+                category_key=key,
+                detail={
+                    "previous_count": previous_count,
+                    "previous_total": totals_before[area],
+                    "previous_value": previous_count / totals_before[area],
+                },
+            )
+        )
+    return rows
+
+
+def _change_perception(now: list[Row], before: list[Row]) -> list[Row]:
+    earlier = {row.group: row for row in before}
+    return [
+        Row(
+            "change_perception",
+            count=row.count,
+            total=row.total,
+            group=row.group,
+            value=row.value,
+            low=row.low,
+            high=row.high,
+            detail={
+                "previous_count": earlier[row.group].count,
+                "previous_total": earlier[row.group].total,
+                "previous_value": earlier[row.group].value,
+                "previous_low": earlier[row.group].low,
+                "previous_high": earlier[row.group].high,
+            },
+        )
+        for row in now
+        if row.group in earlier
+    ]
 
 
 @dataclass(frozen=True)
@@ -532,6 +1201,21 @@ STEPS: tuple[Step, ...] = (
         _("Who answered the questionnaire"),
         step_participation_responses,
     ),
+    Step("perception", _("Perception indicators"), step_perception),
+    Step(
+        "perception_weighted",
+        _("Perception indicators weighted to the population"),
+        step_perception_weighted,
+    ),
+    Step(
+        "participation_profile",
+        _("Participants against the population (representativeness)"),
+        step_participation_profile,
+    ),
+    Step("hotspots", _("Hotspots on the public grid"), step_hotspots),
+    Step("assets_by_cell", _("Assets by cell"), step_assets_by_cell),
+    Step("walks", _("Safety walk scores and feelings by area"), step_walks),
+    Step("change", _("Change since the previous round"), step_change),
 )
 STEP_LABELS = {step.code: step.label for step in STEPS}
 STEPS_TOTAL = len(STEPS) + 1  # and storing the snapshot
@@ -561,6 +1245,8 @@ def diagnosis_compute(
     for step in STEPS:
         produced = step.compute(context)
         rows.extend(produced)
+        for row in produced:
+            context.tables[row.table].append(row)
         if after_step is not None:
             after_step(step, produced, context)
     rows.sort(key=Row.sort_key)
@@ -653,9 +1339,14 @@ def snapshot_store(
                     category_key=row.category_key,
                     group=row.group,
                     subgroup=row.subgroup,
+                    cell_x=row.cell_x,
+                    cell_y=row.cell_y,
                     count=row.count,
                     total=row.total,
                     value=row.value,
+                    low=row.low,
+                    high=row.high,
+                    detail=row.detail,
                 )
                 for position, row in enumerate(computation.rows)
             ),
@@ -697,22 +1388,34 @@ def diagnosis_run_compute(run: DiagnosisRun) -> DiagnosisSnapshot | None:
         return None
 
 
+ROW_FIELDS = (
+    "table",
+    "count",
+    "total",
+    "area_id",
+    "category_key",
+    "group",
+    "subgroup",
+    "cell_x",
+    "cell_y",
+    "value",
+    "low",
+    "high",
+    "detail",
+)
+
+
+def snapshot_rows_of(results) -> list[Row]:
+    """Stored `DiagnosisResult` rows (a queryset) as the engine made them, in stored order."""
+    return [
+        Row(**dict(zip(ROW_FIELDS, values, strict=True)))
+        for values in results.order_by("position").values_list(*ROW_FIELDS)
+    ]
+
+
 def snapshot_rows(snapshot: DiagnosisSnapshot) -> list[Row]:
     """A stored snapshot's rows, as the engine made them (for comparisons and the hash check)."""
-    return [
-        Row(
-            table,
-            count=count,
-            total=total,
-            area_id=area_id,
-            category_key=key,
-            group=group,
-            subgroup=subgroup,
-        )
-        for table, count, total, area_id, key, group, subgroup in snapshot.results.order_by(
-            "position"
-        ).values_list("table", "count", "total", "area_id", "category_key", "group", "subgroup")
-    ]
+    return snapshot_rows_of(snapshot.results.all())
 
 
 def snapshot_verify(snapshot: DiagnosisSnapshot) -> bool:

@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from wagtail.admin.panels import FieldPanel
@@ -819,11 +820,20 @@ class DiagnosisResult(models.Model):
         editable=False,
     )
     category_key = models.UUIDField(null=True, blank=True, editable=False)
-    group = models.CharField(_("group"), max_length=20, blank=True, editable=False)
-    subgroup = models.CharField(_("subgroup"), max_length=20, blank=True, editable=False)
+    group = models.CharField(_("group"), max_length=64, blank=True, editable=False)
+    subgroup = models.CharField(_("subgroup"), max_length=64, blank=True, editable=False)
+    # A cell of the public grid (hotspot tables), in the same units as `Concern.cell_x/cell_y`.
+    cell_x = models.IntegerField(null=True, blank=True, editable=False)
+    cell_y = models.IntegerField(null=True, blank=True, editable=False)
     count = models.PositiveIntegerField(_("count"), editable=False)
     total = models.PositiveIntegerField(_("total"), editable=False)
     value = models.FloatField(_("share"), null=True, blank=True, editable=False)
+    # A 95 % interval around `value` when the table has one (Wilson, or on the effective n).
+    low = models.FloatField(_("lower bound"), null=True, blank=True, editable=False)
+    high = models.FloatField(_("upper bound"), null=True, blank=True, editable=False)
+    # Numbers a table needs beyond count/total/value (expected count, p-values, effective n, the
+    # previous round's value…): plain JSON, named per table in `diagnosis.engine.TABLES`.
+    detail = models.JSONField(_("detail"), default=dict, blank=True, editable=False)
 
     objects = ImmutableQuerySet.as_manager()
 
@@ -850,4 +860,78 @@ class DiagnosisResult(models.Model):
         raise SnapshotImmutable("Diagnosis results are deleted only with their snapshot's run.")
 
 
-__all__ += ["DiagnosisResult", "DiagnosisRun", "DiagnosisSnapshot", "SnapshotImmutable"]
+class SnapshotPublication(models.Model):
+    """A snapshot went public on a results page (written by `cms` when the page is published).
+
+    Kept here, not on the page, so the diagnosis can find what a consultation last published (the
+    previous round a new run compares against) without knowing about pages. One row per publish;
+    the latest one of a consultation is what it currently shows.
+    """
+
+    snapshot = models.ForeignKey(
+        DiagnosisSnapshot,
+        verbose_name=_("snapshot"),
+        on_delete=models.PROTECT,
+        related_name="publications",
+    )
+    consultation_key = models.UUIDField(editable=False)
+    page = models.ForeignKey(
+        "wagtailcore.Page", on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    published_at = models.DateTimeField(_("published"), default=timezone.now)
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("snapshot publication")
+        verbose_name_plural = _("snapshot publications")
+        ordering = ["-published_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["consultation_key", "published_at"], name="snapshot_publication_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.snapshot_id} · {self.published_at:%Y-%m-%d %H:%M}"
+
+
+class PrioritisationBallot(models.Model):
+    """One device's points among a consultation's problems (the prioritisation phase).
+
+    No account: the device is a random id kept in a cookie, stored only as a keyed hash, and the
+    database allows one ballot per device and consultation (a second submission replaces the
+    first while voting is open). `points` maps a problem's translation key to the points given,
+    so ballots cast in any language count together.
+    """
+
+    consultation_key = models.UUIDField(editable=False)
+    device = models.CharField(max_length=64, editable=False)
+    points = models.JSONField(_("points"), default=dict)
+    language = models.CharField(_("language"), max_length=10)
+    submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("prioritisation ballot")
+        verbose_name_plural = _("prioritisation ballots")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation_key", "device"], name="one_ballot_per_device"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.consultation_key} · {self.submitted_at:%Y-%m-%d %H:%M}"
+
+
+__all__ += [
+    "DiagnosisResult",
+    "DiagnosisRun",
+    "DiagnosisSnapshot",
+    "PrioritisationBallot",
+    "SnapshotImmutable",
+    "SnapshotPublication",
+]

@@ -68,6 +68,34 @@ class ConsultationPage(RoutablePageMixin, Page):
             "published."
         ),
     )
+    previous_round = models.ForeignKey(
+        "self",
+        verbose_name=_("previous round"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_(
+            "An earlier consultation in the same areas. The diagnosis compares its results with "
+            "the ones that consultation published."
+        ),
+    )
+    prioritisation_points = models.PositiveSmallIntegerField(
+        _("points each resident distributes"),
+        default=10,
+        help_text=_(
+            "In the prioritisation phase, residents share these points among the problems."
+        ),
+    )
+    prioritisation_closes_at = models.DateTimeField(
+        _("prioritisation closes"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Residents can give points until then (and while the phase is Prioritisation); the "
+            "tally is shown once it has closed."
+        ),
+    )
     privacy_notice = RichTextField(
         _("privacy notice"),
         blank=True,
@@ -99,6 +127,11 @@ class ConsultationPage(RoutablePageMixin, Page):
         FieldPanel("areas"),
         FieldPanel("categories"),
         FieldPanel("walks"),
+        FieldPanel("previous_round"),
+        MultiFieldPanel(
+            [FieldPanel("prioritisation_points"), FieldPanel("prioritisation_closes_at")],
+            heading=_("Prioritisation"),
+        ),
         FieldPanel("privacy_notice"),
     ]
     questionnaire_panels = [FieldPanel("questionnaire")]
@@ -115,7 +148,9 @@ class ConsultationPage(RoutablePageMixin, Page):
     override_translatable_fields = [SynchronizedField("walks")]
     search_fields = [*Page.search_fields, index.SearchField("intro")]
     parent_page_types = ["cms.HomePage"]
-    subpage_types = []
+    # Its results page lives under it (the publication layer's page type, named by string so this
+    # layer does not import it).
+    subpage_types = ["cms.ResultsPage"]
     template = "diagnosis/consultation_page.html"
 
     class Meta:
@@ -124,10 +159,12 @@ class ConsultationPage(RoutablePageMixin, Page):
 
     def get_context(self, request, *args, **kwargs):
         from .api import consultation_page_context
+        from .prioritisation import prioritisation_page_context
 
         context = super().get_context(request, *args, **kwargs)
         context.update(consultation_page_context(request=request, page=self))
         context["walk_reports"] = self.published_walks()
+        context.update(prioritisation_page_context(request=request, page=self))
         return context
 
     def published_walks(self):
@@ -174,6 +211,12 @@ class ConsultationPage(RoutablePageMixin, Page):
         from .questionnaire_views import questionnaire_thanks
 
         return questionnaire_thanks(request, self)
+
+    @path("prioritise/", name="prioritise")
+    def prioritise_route(self, request):
+        from .prioritisation import prioritisation_form
+
+        return prioritisation_form(request, self)
 
     @path("map/features/", name="map_features")
     def map_features_route(self, request):

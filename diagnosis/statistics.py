@@ -36,7 +36,7 @@ DEFAULT_FDR = 0.05
 # --- Helpers ------------------------------------------------------------------------------------
 
 
-def _order_key(key) -> tuple:
+def order_key(key) -> tuple:
     """A total order over the keys callers use (None, numbers, strings, tuples of them, UUIDs…).
 
     Plain `sorted` is not enough: with keys that cannot all be compared (None beside a string
@@ -52,13 +52,13 @@ def _order_key(key) -> tuple:
     if isinstance(key, str):
         return (2, key)
     if isinstance(key, tuple):
-        return (3, tuple(_order_key(part) for part in key))
+        return (3, tuple(order_key(part) for part in key))
     return (4, type(key).__name__, repr(key))
 
 
 def _sorted_keys(keys: Iterable[Hashable]) -> list:
-    """Keys in a fixed order that never depends on dict insertion order (`_order_key`)."""
-    return sorted(keys, key=_order_key)
+    """Keys in a fixed order that never depends on dict insertion order (`order_key`)."""
+    return sorted(keys, key=order_key)
 
 
 def _count(value, what: str) -> int:
@@ -591,10 +591,13 @@ class SuppressedCounts:
     k: int
 
 
-def _primary(value: int, k: int) -> bool:
-    # Zero is published: it is nobody's contribution, and hiding it would also hide that nothing
-    # was reported. Complements are drawn from non-zero cells first (a hidden zero leaves the
-    # hidden pair summing to the primary value).
+def below_k(value: int, k: int) -> bool:
+    """Whether a count must be hidden by itself (primary suppression): 0 < value < k.
+
+    Zero is published: it is nobody's contribution, and hiding it would also hide that nothing
+    was reported. Complements are drawn from non-zero cells first (a hidden zero leaves the
+    hidden pair summing to the primary value).
+    """
     return 0 < value < k
 
 
@@ -611,13 +614,13 @@ def suppress_counts(counts: Sequence[int], k: int | None = DEFAULT_K) -> Suppres
     Primary: every count with 0 < count < k is hidden, and the total too when 0 < total < k.
     Secondary: if exactly one entry of the line (counts + total) is hidden, the one could be
     worked out from the others by subtraction, so the smallest non-zero shown count is hidden as
-    well (the total only when no count is left). Zeros stay shown (see `_primary`).
+    well (the total only when no count is left). Zeros stay shown (see `below_k`).
     """
     k = clamp_k(k)
     values = [_count(c, f"count {i}") for i, c in enumerate(counts)]
     total = sum(values)
     entries = [*values, total]  # the total is the last entry of the line
-    hidden = {i: PRIMARY for i, value in enumerate(entries) if _primary(value, k)}
+    hidden = {i: PRIMARY for i, value in enumerate(entries) if below_k(value, k)}
     if len(hidden) == 1:
         candidates = [i for i in range(len(entries)) if i not in hidden]
         if candidates:
@@ -630,7 +633,12 @@ def suppress_counts(counts: Sequence[int], k: int | None = DEFAULT_K) -> Suppres
     return SuppressedCounts(cells=tuple(out[:-1]), total=out[-1], k=k)
 
 
-def suppress(table: Sequence[Sequence[int]], k: int | None = DEFAULT_K) -> SuppressedTable:
+def suppress(
+    table: Sequence[Sequence[int]],
+    k: int | None = DEFAULT_K,
+    *,
+    forced: Iterable[tuple[int, int]] = (),
+) -> SuppressedTable:
     """Small-number suppression for a rows × columns table published with its row, column and
     grand totals (statistical disclosure control: cell suppression, as in Hundepool et al. (2012),
     *Statistical Disclosure Control*, Wiley, ch. 4, and the tau-ARGUS practice it describes).
@@ -655,6 +663,11 @@ def suppress(table: Sequence[Sequence[int]], k: int | None = DEFAULT_K) -> Suppr
     What this does not do: compute the range an intruder can narrow a hidden cell to with
     non-negativity (interval/LP auditing as in tau-ARGUS); the published tables here are small
     and k protects counts, not ranges.
+
+    `forced` names entries of the extended grid that must be hidden whatever their value
+    ((r, C) is row r's total, (R, c) column c's, (R, C) the grand total): a number that another
+    published table hides and this one repeats. They are marked SECONDARY, and steps 2 and 3 then
+    protect them like any other hidden entry.
 
     `k` is clamped by `clamp_k` (default 5, never below 3). Returns the same shape, each hidden
     entry replaced by a `Suppressed` marker (PRIMARY or SECONDARY).
@@ -686,8 +699,12 @@ def suppress(table: Sequence[Sequence[int]], k: int | None = DEFAULT_K) -> Suppr
         (r, c): PRIMARY
         for r in range(big_r + 1)
         for c in range(big_c + 1)
-        if _primary(grid[r][c], k)
+        if below_k(grid[r][c], k)
     }
+    for r, c in forced:
+        if not (0 <= r <= big_r and 0 <= c <= big_c):
+            raise ValueError(f"forced entry ({r}, {c}) is outside the {big_r}x{big_c} table")
+        hidden.setdefault((r, c), SECONDARY)
     lines = [[(r, c) for c in range(big_c + 1)] for r in range(big_r + 1)]
     lines += [[(r, c) for r in range(big_r + 1)] for c in range(big_c + 1)]
 
@@ -801,7 +818,7 @@ def share_publishable(numerator: int, denominator: int, k: int | None = DEFAULT_
     if numerator > denominator:
         raise ValueError(f"numerator {numerator} exceeds denominator {denominator}")
     complement = denominator - numerator
-    return denominator >= k and not _primary(numerator, k) and not _primary(complement, k)
+    return denominator >= k and not below_k(numerator, k) and not below_k(complement, k)
 
 
 def publishable_share(numerator: int, denominator: int, k: int | None = DEFAULT_K) -> float | None:

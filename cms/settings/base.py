@@ -265,6 +265,8 @@ CONVIVE_PHOTO_MAX_PIXELS = 40_000_000
 # Submissions per client per window; the client is a keyed hash of its address, never stored raw.
 CONVIVE_RATE_LIMIT = os.environ.get("CONVIVE_RATE_LIMIT", "20/3600")
 CONVIVE_RATE_LIMIT_ENABLED = env_bool("CONVIVE_RATE_LIMIT_ENABLED", True)
+# Prioritisation ballots per client address and window (many residents share one address).
+CONVIVE_BALLOT_RATE_LIMIT = os.environ.get("CONVIVE_BALLOT_RATE_LIMIT", "30/3600")
 # Behind a reverse proxy, the request header carrying the client address (e.g. X-Forwarded-For).
 # Empty: use REMOTE_ADDR. Only set it when the proxy overwrites the header.
 CONVIVE_TRUSTED_PROXY_HEADER = os.environ.get("CONVIVE_TRUSTED_PROXY_HEADER", "")

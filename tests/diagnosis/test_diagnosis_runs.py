@@ -7,6 +7,7 @@ services. Tables are compared as sets of rows labelled by area name and category
 """
 
 import datetime
+import math
 import tempfile
 import threading
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import LineString, Point
 from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import ProtectedError
 from django.test.utils import CaptureQueriesContext
@@ -255,7 +256,23 @@ def test_tables_count_the_approved_concerns_as_worked_by_hand(reported, facilita
         category_key=(reported["concerns"][0].category_key),
     ).value
     assert value == pytest.approx(1 / 3)
-    assert set(snapshot.results.values_list("table", flat=True)) == set(TABLES)
+    # The two located concerns (both risks) share a cell of the public grid: 2 seen, 2 expected.
+    [hotspot] = DiagnosisResult.objects.filter(snapshot=snapshot, table="hotspots")
+    assert (hotspot.count, hotspot.total, hotspot.value) == (2, 2, 1.0)
+    assert hotspot.detail["p"] == pytest.approx(1 - math.exp(-2) * 3)
+    assert hotspot.detail["significant"] is False
+    # No population figures: the profile is counted, its index is not.
+    assert table(snapshot, "participation_profile") == {
+        (None, None, "concerns", "", 4, 5),
+        (None, None, "responses", "", 1, 2),
+    }
+    assert not snapshot.results.filter(table="participation_profile", value__isnull=False)
+    # No bank question, no population, no walk, no previous round: those tables stay empty.
+    empty = {"perception", "perception_weighted", "perception_by_gender", "perception_by_age"}
+    empty |= {"assets_by_cell", "walk_scores", "walk_feelings"}
+    empty |= {"change_area_category", "change_perception"}
+    assert set(snapshot.results.values_list("table", flat=True)) == set(TABLES) - empty
+    assert snapshot.input_counts["previous_snapshot"] is None
 
 
 def test_the_window_counts_whole_days_in_the_site_time_zone(reported, facilitator):
@@ -303,7 +320,8 @@ def test_a_second_run_on_the_same_inputs_gives_identical_rows_and_hash(reported,
     second = run_once(reported["page"], facilitator).snapshot
     assert first.pk != second.pk
     assert snapshot_rows(first) == snapshot_rows(second)
-    assert len(snapshot_rows(first)) == 4 + 4 + 5 + 5 + 5 + 5 + 6 + 4 + 2  # the tables above
+    # The tables above, the hotspot cell and the two participation profiles.
+    assert len(snapshot_rows(first)) == 4 + 4 + 5 + 5 + 5 + 5 + 6 + 4 + 2 + 1 + 2
     assert first.content_hash == second.content_hash
     assert first.input_counts == second.input_counts
     stored = ("table", "area_id", "category_key", "group", "subgroup", "count", "total", "value")
@@ -360,8 +378,45 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_concerns(
         assert run.status == DiagnosisRun.Status.DONE
         return len(captured)
 
+    # Answers to bank questions, population figures and the approved stops of a linked walk go
+    # in too, so the perception, profile, hotspot and walk steps have rows to make.
+    from diagnosis.question_bank import BANK_BY_CODE, bank_blocks
+    from maps.models import SafetyWalk, WalkStop
+    from tests.conftest import WALK_ROUTE, along_route
+    from tests.diagnosis.engine_fixtures import population, record_stop
+
+    page = questionnaire_set(consultation, bank_blocks([BANK_BY_CODE["bank-safe-night"]], "es"))
+    population(barrios[0], female_18_29=100, male_30_44=300)
+    walk = SafetyWalk.objects.create(
+        title="Ruta",
+        route=LineString(WALK_ROUTE, srid=4326),
+        date=datetime.date(2026, 3, 1),
+        time_band="night",
+        target_group="women",
+    )
+    walk.areas.set([barrios[0]])
+    walk.save()
+    page.walks.set([walk])
+    page.save_revision().publish()
+    feelings = ["unsafe", "safe", "very-unsafe", "dont-know"]
+
+    def answer_and_walk(count: int, offset: int) -> None:
+        for i in range(offset, offset + count):
+            questionnaire_submit(
+                consultation=page,
+                answers={"bank-safe-night": feelings[i % 4]},
+                language="es",
+                idempotency_key=uuid.uuid4(),
+                gender=genders[i % 4],
+                age_band=bands[(i // 4) % 4],
+            )
+            stop = record_stop(walk, along_route((i % 10) / 10), lighting=i % 4)
+            WalkStop.objects.filter(pk=stop.pk).update(status="approved")
+
     add(48, 0)  # every combination of the cycles above is present already
+    answer_and_walk(8, 0)
     small = queries_of_a_run()
+    answer_and_walk(12, 8)
     add(152, 48)
     run = diagnosis_run_start(page=consultation, user=facilitator)
     with django_assert_max_num_queries(small):
@@ -371,6 +426,9 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_concerns(
     assert (
         sum(large.results.filter(table="concerns_by_category").values_list("count", flat=True))
         == 200
+    )
+    assert {"perception_weighted", "hotspots", "walk_scores"} <= set(
+        large.results.values_list("table", flat=True)
     )
     assert small <= 4 * STEPS_TOTAL  # a few per step, whatever the number of concerns
 

@@ -629,3 +629,21 @@ def test_share_is_publishable_only_on_enough_people(numerator, denominator, publ
 def test_share_threshold_is_clamped_too():
     assert share_publishable(2, 10, 2) is False  # k = 3 used
     assert share_publishable(3, 10, 2) is True
+
+
+def test_a_forced_total_is_protected_like_a_small_cell():
+    # Another table hides the first row's total (say, a category total hidden elsewhere). With no
+    # small cell here, that total alone could be recomputed from the grand total and the second
+    # row's total, so one more entry of its column must go, and its row must lose a cell too.
+    table = [[10, 20], [30, 40]]
+    result = suppress(table, k=5, forced=[(0, 2)])
+    assert isinstance(result.row_totals[0], Suppressed)
+    assert any(isinstance(cell, Suppressed) for cell in result.cells[0])
+    assert derivable(result, table) == set()
+    # Without the forced entry nothing here is small, and nothing is hidden.
+    assert marks(suppress(table, k=5)) == [[10, 20, 30], [30, 40, 70], [40, 60, 100]]
+
+
+def test_a_forced_entry_outside_the_table_is_refused():
+    with pytest.raises(ValueError, match="outside"):
+        suppress([[10, 20]], k=5, forced=[(3, 0)])
