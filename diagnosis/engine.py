@@ -34,6 +34,7 @@ from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
+    F,
     FloatField,
     Func,
     IntegerField,
@@ -636,18 +637,24 @@ def step_by_category_time_band(context: Context) -> list[Row]:
 
 def _affected_sql(concerns) -> tuple[str, list]:
     """One GROUP BY over the elements of each concern's `affected` list (a JSON array): the
-    database unnests it (jsonb_array_elements_text on PostgreSQL, json_each on SQLite)."""
-    ids, params = concerns.values("pk").query.sql_with_params()
-    table = connection.ops.quote_name(Concern._meta.db_table)
-    category = connection.ops.quote_name(Concern._meta.get_field("category_key").column)
-    affected = connection.ops.quote_name(Concern._meta.get_field("affected").column)
+    database unnests it (jsonb_array_elements_text on PostgreSQL, json_each on SQLite).
+
+    The concerns' own query is the subquery the lists are unnested from, which both databases
+    flatten into one scan with the consultation's WHERE; selecting by `id IN (…)` instead made
+    PostgreSQL join the table with itself, twice as slow on a million concerns.
+    """
+    selected, params = (
+        concerns.order_by()
+        .values(c_key=F("category_key"), c_affected=F("affected"))
+        .query.sql_with_params()
+    )
     if connection.vendor == "postgresql":
-        unnest = f"jsonb_array_elements_text(c.{affected}) AS a(value)"
+        unnest = "jsonb_array_elements_text(c.c_affected) AS a(value)"
     else:
-        unnest = f"json_each(c.{affected}) AS a"
+        unnest = "json_each(c.c_affected) AS a"
     sql = (
-        f"SELECT c.{category}, a.value, COUNT(*) FROM {table} c, {unnest} "  # noqa: S608
-        f"WHERE c.id IN ({ids}) GROUP BY c.{category}, a.value"
+        f"SELECT c.c_key, a.value, COUNT(*) FROM ({selected}) c, {unnest} "  # noqa: S608
+        "GROUP BY c.c_key, a.value"
     )
     return sql, list(params)
 
@@ -656,7 +663,11 @@ def step_by_category_affected(context: Context) -> list[Row]:
     concerns = context.concerns
     sql, params = _affected_sql(concerns)
     counts: dict[tuple, int] = defaultdict(int)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The planner takes each list for 100 elements, so the query's estimated cost passes
+            # the JIT thresholds and compiling took most of its time (docs/benchmarks.md).
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         for key, value, n in cursor.fetchall():
             key = key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
@@ -1329,29 +1340,7 @@ def snapshot_store(
             window_to=parameters.window_to,
             content_hash=computation.content_hash,
         )
-        DiagnosisResult.objects.bulk_create(
-            (
-                DiagnosisResult(
-                    snapshot=snapshot,
-                    position=position,
-                    table=row.table,
-                    area_id=row.area_id,
-                    category_key=row.category_key,
-                    group=row.group,
-                    subgroup=row.subgroup,
-                    cell_x=row.cell_x,
-                    cell_y=row.cell_y,
-                    count=row.count,
-                    total=row.total,
-                    value=row.value,
-                    low=row.low,
-                    high=row.high,
-                    detail=row.detail,
-                )
-                for position, row in enumerate(computation.rows)
-            ),
-            batch_size=RESULT_BATCH,
-        )
+        results_insert(snapshot=snapshot, rows=computation.rows)
         log = [*recorder.log, log_entry("stored", rows=len(computation.rows))]
         now = timezone.now()
         finished = DiagnosisRun.objects.filter(
@@ -1367,6 +1356,72 @@ def snapshot_store(
             # A cancel that came after the check above (SQLite has no row locks): roll back.
             raise RunStopped
     return snapshot
+
+
+# A stored result row's columns, in the order of `_result_values`.
+RESULT_ATTNAMES = (
+    "snapshot_id",
+    "position",
+    "table",
+    "area_id",
+    "category_key",
+    "group",
+    "subgroup",
+    "cell_x",
+    "cell_y",
+    "count",
+    "total",
+    "value",
+    "low",
+    "high",
+    "detail",
+)
+
+
+def _result_values(snapshot_id: int, position: int, row: Row) -> tuple:
+    return (
+        snapshot_id,
+        position,
+        row.table,
+        row.area_id,
+        row.category_key,
+        row.group,
+        row.subgroup,
+        row.cell_x,
+        row.cell_y,
+        row.count,
+        row.total,
+        row.value,
+        row.low,
+        row.high,
+        row.detail,
+    )
+
+
+def results_insert(*, snapshot: DiagnosisSnapshot, rows: list[Row]) -> None:
+    """Write a snapshot's result rows, in the transaction the caller holds.
+
+    On PostgreSQL with `COPY`: a large consultation has tens of thousands of rows, and
+    `bulk_create` spent most of its time in Python preparing and quoting each value (4.8 s against
+    0.37 s for `COPY` on the benchmark's 28,448 rows, see docs/benchmarks.md). Elsewhere (SQLite)
+    `bulk_create`.
+    """
+    values = (_result_values(snapshot.pk, position, row) for position, row in enumerate(rows))
+    if connection.vendor != "postgresql":
+        DiagnosisResult.objects.bulk_create(
+            (DiagnosisResult(**dict(zip(RESULT_ATTNAMES, row, strict=True))) for row in values),
+            batch_size=RESULT_BATCH,
+        )
+        return
+    from psycopg.types.json import Jsonb
+
+    quote = connection.ops.quote_name
+    meta = DiagnosisResult._meta
+    columns = ", ".join(quote(meta.get_field(name).column) for name in RESULT_ATTNAMES)
+    statement = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in values:
+            copy.write_row((*row[:-1], Jsonb(row[-1])))
 
 
 def diagnosis_run_compute(run: DiagnosisRun) -> DiagnosisSnapshot | None:
