@@ -19,7 +19,6 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import include, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format, time_format
@@ -38,10 +37,11 @@ from .pages import ConsultationPage
 from .questionnaire_responses_admin import (
     PARTICIPATION_SUBMENU_HOOK,
     ConsultationAdminMixin,
+    ConsultationIndexMixin,
     ConsultationToolMenuItem,
     can_edit,
+    consultation_forbidden,
     editable_translation,
-    user_sees_responses,
 )
 from .selectors import categories_localized
 from .services.diagnosis_runs import (
@@ -58,20 +58,14 @@ RUNS_SHOWN = 20
 POLL_MILLISECONDS = 2000
 
 
+DIAGNOSIS_FORBIDDEN = _(
+    "A diagnosis holds raw counts, small ones included: only people who can edit the "
+    "consultation can run it or read it."
+)
+
+
 def forbidden(request):
-    return TemplateResponse(
-        request,
-        "maps/admin/forbidden.html",
-        {
-            "message": _(
-                "A diagnosis holds raw counts, small ones included: only people who can edit the "
-                "consultation can run it or read it."
-            ),
-            "back_url": reverse("wagtailadmin_home"),
-            "back_label": _("Back to the dashboard"),
-        },
-        status=403,
-    )
+    return consultation_forbidden(request, DIAGNOSIS_FORBIDDEN)
 
 
 def _page_for(user, consultation: ConsultationPage | None, key) -> ConsultationPage:
@@ -117,17 +111,10 @@ class ConsultationRow:
     last_snapshot: DiagnosisSnapshot | None
 
 
-class DiagnosisIndexView(DiagnosisAdminView):
+class DiagnosisIndexView(ConsultationIndexMixin, DiagnosisAdminView):
     template_name = "diagnosis/admin/diagnosis_index.html"
     page_title = _("Diagnosis")
-
-    def get(self, request, *args, **kwargs):
-        if not user_sees_responses(request.user):
-            return forbidden(request)
-        return super().get(request, *args, **kwargs)
-
-    def get_breadcrumbs_items(self):
-        return [*self.breadcrumbs_items, {"url": "", "label": self.page_title}]
+    forbidden_message = DIAGNOSIS_FORBIDDEN
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -267,6 +254,7 @@ def run_row(run: DiagnosisRun) -> dict:
 
 
 class DiagnosisConsultationView(ConsultationAdminMixin, DiagnosisAdminView):
+    forbidden_message = DIAGNOSIS_FORBIDDEN
     template_name = "diagnosis/admin/diagnosis_consultation.html"
 
     def post(self, request, *args, **kwargs):

@@ -24,7 +24,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import include, path, reverse
 from django.utils import translation
 from django.utils.formats import number_format
@@ -36,6 +35,8 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.permission_policies.pages import PagePermissionPolicy
+
+from maps.moderation_admin import moderation_forbidden
 
 from .models import Concern, QuestionnaireResponse, ResponseExport
 from .pages import ConsultationPage
@@ -86,20 +87,24 @@ def _preferred(pages: list[ConsultationPage]) -> ConsultationPage | None:
     )
 
 
-def forbidden(request):
-    return TemplateResponse(
+def consultation_forbidden(request, message):
+    """A real 403 for a consultation tool (Wagtail would redirect to the dashboard)."""
+    return moderation_forbidden(
         request,
-        "maps/admin/forbidden.html",
-        {
-            "message": _(
-                "Questionnaire responses are personal data: only people who can edit the "
-                "consultation can see them or export them."
-            ),
-            "back_url": reverse("wagtailadmin_home"),
-            "back_label": _("Back to the dashboard"),
-        },
-        status=403,
+        message=message,
+        back_url=reverse("wagtailadmin_home"),
+        back_label=_("Back to the dashboard"),
     )
+
+
+RESPONSES_FORBIDDEN = _(
+    "Questionnaire responses are personal data: only people who can edit the consultation can "
+    "see them or export them."
+)
+
+
+def forbidden(request):
+    return consultation_forbidden(request, RESPONSES_FORBIDDEN)
 
 
 def _language_name(code: str) -> str:
@@ -209,17 +214,24 @@ class ResponsesAdminView(WagtailAdminTemplateMixin, TemplateView):
         ]
 
 
-class ResponsesIndexView(ResponsesAdminView):
-    template_name = "diagnosis/admin/questionnaire_responses_index.html"
-    page_title = _("Questionnaire responses")
+class ConsultationIndexMixin:
+    """The list of consultations a tool works on: 403 (saying `forbidden_message`) for whoever
+    can edit none of them, and the tool's name as the last breadcrumb."""
+
+    forbidden_message = RESPONSES_FORBIDDEN
 
     def get(self, request, *args, **kwargs):
         if not user_sees_responses(request.user):
-            return forbidden(request)
+            return consultation_forbidden(request, self.forbidden_message)
         return super().get(request, *args, **kwargs)
 
     def get_breadcrumbs_items(self):
         return [*self.breadcrumbs_items, {"url": "", "label": self.page_title}]
+
+
+class ResponsesIndexView(ConsultationIndexMixin, ResponsesAdminView):
+    template_name = "diagnosis/admin/questionnaire_responses_index.html"
+    page_title = _("Questionnaire responses")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -284,8 +296,11 @@ class ResponseExportForm(forms.Form):
 
 
 class ConsultationAdminMixin:
-    """An admin page about one consultation (`page_id` in the URL): 403 unless the user can edit
-    it, and the consultation's title as the page title and last breadcrumb."""
+    """An admin page about one consultation (`page_id` in the URL): 403 (saying
+    `forbidden_message`) unless the user can edit it, and the consultation's title as the page
+    title and last breadcrumb."""
+
+    forbidden_message = RESPONSES_FORBIDDEN
 
     @cached_property
     def page(self) -> ConsultationPage:
@@ -295,7 +310,7 @@ class ConsultationAdminMixin:
 
     def dispatch(self, request, *args, **kwargs):
         if not can_edit(request.user, self.page):
-            return forbidden(request)
+            return consultation_forbidden(request, self.forbidden_message)
         return super().dispatch(request, *args, **kwargs)
 
     def get_page_title(self):

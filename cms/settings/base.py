@@ -204,6 +204,9 @@ WAGTAIL_SITE_NAME = "Convive"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "xlsx", "geojson", "txt", "zip"]
+# No Gravatar: every admin page would send a hash of each staff member's e-mail address to a
+# third party, and field work happens where the connection is slow. Wagtail shows its own avatar.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 
 # --- Celery -----------------------------------------------------------------------------------
 # No broker configured → tasks run in-process (eager). redis://… → real workers.

@@ -774,7 +774,17 @@ def test_people_who_cannot_edit_the_consultation_get_403_everywhere(
         reverse("diagnosis_runs:snapshot", args=[run.snapshot.pk]),
     ]
     client.force_login(admin_reader)
-    assert {url: client.get(url).status_code for url in urls} == dict.fromkeys(urls, 403)
+    refusals = {url: client.get(url) for url in urls}
+    assert {url: answer.status_code for url, answer in refusals.items()} == dict.fromkeys(urls, 403)
+    with translation.override("es"):
+        why = gettext(
+            "A diagnosis holds raw counts, small ones included: only people who can edit the "
+            "consultation can run it or read it."
+        )
+    # Every diagnosis page says why in the diagnosis's own words, not another tool's (the
+    # progress poll is JSON for the run page's script).
+    pages = [url for url in urls if url != reverse("diagnosis_runs:run_progress", args=[run.pk])]
+    assert all(why in refusals[url].content.decode() for url in pages)
     assert client.post(consultation_url, {"k": "5"}).status_code == 403
     assert client.post(reverse("diagnosis_runs:run_cancel", args=[run.pk])).status_code == 403
     assert DiagnosisRun.objects.count() == 1

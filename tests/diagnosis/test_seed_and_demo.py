@@ -1,6 +1,7 @@
 """A fresh install works out of the box: home pages in every language, the default categories, and
 a demo that `make demo` can build (and rebuild) from the real Chapinero boundaries."""
 
+import html
 import io
 import re
 
@@ -8,10 +9,21 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import translation
+from django.utils.translation import gettext
 from wagtail.models import Site
 
-from cms.models import HomePage
-from diagnosis.models import Concern, ConcernCategory, ConsultationPage, QuestionnaireResponse
+from cms.models import HomePage, ResultsPage
+from diagnosis.management.commands.load_demo import DEMO_BALLOTS, PREVIOUS_SLUG
+from diagnosis.models import (
+    Concern,
+    ConcernCategory,
+    ConsultationPage,
+    DiagnosisSnapshot,
+    PrioritisationBallot,
+    QuestionnaireResponse,
+    SnapshotPublication,
+)
 from diagnosis.taxonomy import TAXONOMY
 from maps.models import Area, ModerationStatus, SafetyWalk, WalkStop
 
@@ -111,7 +123,9 @@ def test_demo_builds_a_bilingual_consultation_with_moderated_concerns(
         translation_key=spanish.translation_key, locale__language_code="en"
     )
     for page in (spanish, english):
-        assert page.live and page.accepts_concerns
+        # Listening is over: the demo shows the prioritisation that follows the diagnosis.
+        assert page.live and not page.accepts_concerns
+        assert page.phase == ConsultationPage.Phase.PRIORITISATION
         assert page.areas.count() == 74
         assert page.categories.count() == 20
     assert english.title == "Chapinero Cares"
@@ -189,15 +203,137 @@ def test_demo_builds_a_bilingual_consultation_with_moderated_concerns(
     assert responses.filter(source="paper", entered_by__username="facilitadora").exists()
     form = client.get("/en/chapinero-cares/questionnaire/")
     assert form.status_code == 200
-    assert "How safe do you feel walking alone" in form.content.decode()
+    with translation.override("en"):
+        closed = gettext("This consultation is not accepting answers at the moment.")
+    assert closed in form.content.decode()
+
+
+def diagnosis_state() -> dict:
+    """What the demo's diagnosis cycle made: snapshots, results pages, publications, ballots."""
+    return {
+        "snapshots": sorted(DiagnosisSnapshot.objects.values_list("pk", flat=True)),
+        "results_pages": sorted(ResultsPage.objects.values_list("pk", flat=True)),
+        "publications": SnapshotPublication.objects.count(),
+        "ballots": sorted(PrioritisationBallot.objects.values_list("pk", flat=True)),
+    }
+
+
+def test_demo_shows_the_diagnosis_cycle(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        output = demo("--concerns", "120", "--responses", "60")
+
+    spanish = ConsultationPage.objects.get(slug="chapinero", locale__language_code="es")
+    english = spanish.get_translations().get(locale__language_code="en").specific
+    previous = ConsultationPage.objects.get(slug=PREVIOUS_SLUG)
+
+    # The previous round: closed, with a published snapshot the main diagnosis compares with.
+    assert previous.phase == ConsultationPage.Phase.CLOSED
+    assert spanish.previous_round == previous and english.previous_round == previous
+    previous_snapshot = DiagnosisSnapshot.objects.get(consultation_key=previous.translation_key)
+    assert SnapshotPublication.objects.filter(snapshot=previous_snapshot).exists()
+
+    # One snapshot of the main consultation, made by a finished run with the default k.
+    snapshot = DiagnosisSnapshot.objects.get(consultation_key=spanish.translation_key)
+    assert snapshot.run.status == "done"
+    assert snapshot.parameters["k"] == 5
+    assert snapshot.input_counts["previous_snapshot"] == previous_snapshot.pk
+    assert snapshot.input_counts["questionnaire_responses"] == 60
+    for table in (
+        "concerns_by_category",
+        "concerns_by_area_category",
+        "perception",
+        "participation_profile",
+        "hotspots",
+        "walk_scores",
+        "change_area_category",
+        "change_perception",
+    ):
+        assert snapshot.results.filter(table=table).exists(), table
+
+    # The results page, published in Spanish and English, with three problems and quotes.
+    results = ResultsPage.objects.live().child_of(spanish).get()
+    en_results = ResultsPage.objects.live().child_of(english).get()
+    assert results.snapshot == snapshot and en_results.snapshot == snapshot
+    assert results.url == "/es/chapinero/resultados/"
+    assert en_results.url == "/en/chapinero-cares/results/"
+    assert SnapshotPublication.objects.filter(snapshot=snapshot).exists()
+    for page, language in ((results, "es"), (en_results, "en")):
+        problems = list(page.problems.all())
+        assert len(problems) == 3
+        assert sum(1 for problem in problems if len(problem.quotes)) >= 2
+        for problem in problems:
+            problem.full_clean()  # the editor's checks: quotes of approved, non-sensitive concerns
+            assert problem.description and problem.categories.exists()
+        response = client.get(page.url)
+        assert response.status_code == 200
+        text = html.unescape(response.content.decode())
+        assert f'<html lang="{language}"' in text
+        for problem in problems:
+            assert problem.title in text
+        quotes = [block.value["text"] for problem in problems for block in problem.quotes]
+        assert any(quote in text for quote in quotes)
+        with translation.override(language):
+            assert gettext("Change since the previous round") in text
+            assert gettext("Problems residents identified") in text
+        for name in ("csv", "geojson", "pdf"):
+            download = client.get(page.url + page.reverse_subpage("results_download", args=[name]))
+            assert download.status_code == 200, name
+    assert {p.translation_key for p in results.problems.all()} == {
+        p.translation_key for p in en_results.problems.all()
+    }
+    sensitive = set(
+        ConcernCategory.objects.filter(sensitive=True).values_list("translation_key", flat=True)
+    )
+    quoted = [
+        block.value["concern"] for problem in results.problems.all() for block in problem.quotes
+    ]
+    concerns = Concern.objects.filter(reference__in=quoted)
+    assert concerns.count() == len(set(quoted))
+    assert not concerns.exclude(status=Concern.Status.APPROVED).exists()
+    assert not concerns.filter(category_key__in=sensitive).exists()
+    assert all(concern.reference not in text for concern in concerns)
+
+    # Prioritisation is open for two weeks, with the demo ballots already cast.
+    assert spanish.prioritisation_closes_at > snapshot.created_at
+    ballots = PrioritisationBallot.objects.filter(consultation_key=spanish.translation_key)
+    assert ballots.count() == DEMO_BALLOTS
+    assert set(ballots.values_list("language", flat=True)) == {"es", "en"}
+    keys = {str(problem.translation_key) for problem in results.problems.all()}
+    for points in ballots.values_list("points", flat=True):
+        assert set(points) <= keys
+        assert 1 <= sum(points.values()) <= spanish.prioritisation_points
+    for url, page in (
+        ("/es/chapinero/prioritise/", results),
+        ("/en/chapinero-cares/prioritise/", en_results),
+    ):
+        ballot = client.get(url)
+        assert ballot.status_code == 200
+        text = html.unescape(ballot.content.decode())
+        for problem in page.problems.all():
+            assert problem.title in text
+            assert f'name="points-{problem.translation_key}"' in text
+
+    # The printout points a visitor to the results and the ballot.
+    for path in (
+        "/es/chapinero/resultados/",
+        "/en/chapinero-cares/results/",
+        "/es/chapinero/prioritise/",
+    ):
+        assert path in output
 
 
 def test_running_the_demo_again_keeps_one_demo_and_prints_working_passwords():
     demo("--concerns", "10", "--responses", "3")
+    built = diagnosis_state()
     second = demo("--concerns", "10", "--responses", "3", "--password", "otra-clave-demo")
 
-    assert ConsultationPage.objects.count() == 2  # Spanish and English
-    assert Concern.objects.count() == 10
+    assert diagnosis_state() == built
+    assert len(built["snapshots"]) == 2  # the main consultation and its previous round
+    assert len(built["results_pages"]) == 3  # Spanish, English, and the previous round's
+    assert len(built["ballots"]) == DEMO_BALLOTS
+    assert ConsultationPage.objects.count() == 3  # Spanish, English, the previous round
+    previous = ConsultationPage.objects.get(slug=PREVIOUS_SLUG)
+    assert Concern.objects.exclude(consultation_key=previous.translation_key).count() == 10
     assert SafetyWalk.objects.count() == 2
     assert WalkStop.objects.count() == 39
     assert Area.objects.filter(parent__code="BOG-LOC-02").count() == 74
@@ -210,11 +346,25 @@ def test_running_the_demo_again_keeps_one_demo_and_prints_working_passwords():
 def test_reset_rebuilds_the_demo():
     demo("--concerns", "5", "--responses", "3")
     old = ConsultationPage.objects.get(slug="chapinero")
+    old_previous = ConsultationPage.objects.get(slug=PREVIOUS_SLUG)
+    before = diagnosis_state()
     demo("--concerns", "8", "--responses", "4", "--reset")
 
-    assert not ConsultationPage.objects.filter(pk=old.pk).exists()
-    assert ConsultationPage.objects.count() == 2
-    assert Concern.objects.count() == 8
+    assert not ConsultationPage.objects.filter(pk__in=[old.pk, old_previous.pk]).exists()
+    assert ConsultationPage.objects.count() == 3
+    page = ConsultationPage.objects.get(slug="chapinero")
+    previous = ConsultationPage.objects.get(slug=PREVIOUS_SLUG)
+    assert page.previous_round == previous
+    assert Concern.objects.filter(consultation_key=page.translation_key).count() == 8
     assert SafetyWalk.objects.count() == 2
-    assert ConsultationPage.objects.get(slug="chapinero").walks.count() == 2
-    assert QuestionnaireResponse.objects.count() == 4
+    assert page.walks.count() == 2
+    assert QuestionnaireResponse.objects.filter(consultation_key=page.translation_key).count() == 4
+    after = diagnosis_state()
+    assert not set(after["snapshots"]) & set(before["snapshots"])
+    assert not set(after["results_pages"]) & set(before["results_pages"])
+    assert len(after["snapshots"]) == 2 and len(after["results_pages"]) == 3
+    assert after["publications"] == before["publications"]
+    assert len(after["ballots"]) == DEMO_BALLOTS
+    snapshot = DiagnosisSnapshot.objects.get(consultation_key=page.translation_key)
+    assert snapshot.input_counts["concerns"] <= 8
+    assert ResultsPage.objects.live().child_of(page).get().snapshot == snapshot

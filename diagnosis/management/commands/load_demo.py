@@ -10,6 +10,7 @@ through `concern_submit` and moderation through the moderation service, like a r
 moderator's would, so the demo obeys the same data rules as real use. See docs/demo.md.
 """
 
+import base64
 import io
 import logging
 import random
@@ -30,11 +31,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.models import Locale, Site
 
-from cms.models import HomePage
-from diagnosis.models import Concern, ConcernCategory, ConsultationPage, QuestionnaireResponse
+from cms.models import HomePage, ResultsPage, ResultsProblem
+from cms.problems_admin import quotable_concerns, results_page_prepare
+from diagnosis.models import (
+    Concern,
+    ConcernCategory,
+    ConsultationPage,
+    DiagnosisRun,
+    DiagnosisSnapshot,
+    PrioritisationBallot,
+    QuestionnaireResponse,
+    SnapshotPublication,
+)
+from diagnosis.prioritisation import ballot_clean, ballot_problems, ballot_submit
+from diagnosis.publication import published_tables
 from diagnosis.question_bank import BANK_BY_CODE, bank_blocks, bank_translations
 from diagnosis.questionnaire_blocks import questionnaire_stream
 from diagnosis.services import concern_submit, questionnaire_submit
+from diagnosis.services.diagnosis_runs import diagnosis_run_execute, diagnosis_run_start
 from diagnosis.services.questionnaires import questionnaire_questions
 from diagnosis.taxonomy import categories_seed
 from maps.models import (
@@ -579,6 +593,150 @@ WALK_NOTES = {
 }
 
 
+# --- The diagnosis cycle ------------------------------------------------------------------------
+# After listening, the demo runs the diagnosis, publishes a results page with three problems named
+# from it, and opens the prioritisation with ballots already cast (docs/demo.md).
+PRIORITISATION_DAYS = 14
+DEMO_BALLOTS = 36
+RESULTS_INTRO_ES = (
+    "<p>Estos son los resultados del diagnóstico participativo de Chapinero: lo que vecinas y "
+    "vecinos reportaron y sintieron, quiénes participaron y los problemas que el equipo de la "
+    "alcaldía local identificó a partir de esos datos.</p>"
+    "<p>Ahora te toca priorizar: reparte tus puntos entre los problemas para decidir por cuál "
+    "empezar.</p>"
+)
+RESULTS_INTRO_EN = (
+    "<p>These are the results of Chapinero's participatory diagnosis: what residents reported and "
+    "felt, who took part, and the problems the local government team identified from them.</p>"
+    "<p>Now it is your turn to prioritise: share your points among the problems to decide where "
+    "to start.</p>"
+)
+RESULTS_NOTES_ES = (
+    "<p>Datos de demostración: los reportes, respuestas y caminatas de esta consulta son "
+    "inventados para mostrar cómo funciona Convive.</p>"
+)
+RESULTS_NOTES_EN = (
+    "<p>Demonstration data: this consultation's concerns, answers and walks were invented to "
+    "show how Convive works.</p>"
+)
+# Problems the facilitator could name, each from its lead category (first code) and the others it
+# covers. The demo names the three whose lead category residents reported most, in the barrios where
+# the published numbers show it most; `{areas}` is filled with those barrios' names.
+PROBLEM_THEMES = (
+    {
+        "codes": ("poor-lighting", "unsafe-paths"),
+        "title": (
+            ("Calles y senderos oscuros de noche en {areas}", "Calles y senderos oscuros de noche"),
+            ("Dark streets and paths at night in {areas}", "Dark streets and paths at night"),
+        ),
+        "description": (
+            "Luminarias dañadas o tapadas por los árboles, escaleras y senderos sin luz: al caer "
+            "la tarde, quienes vuelven del trabajo o del estudio evitan estas calles o dan largos "
+            "rodeos.",
+            "Broken street lights or lights hidden by trees, unlit stairs and paths: after dusk, "
+            "people coming home from work or school avoid these streets or make long detours.",
+        ),
+    },
+    {
+        "codes": ("street-harassment",),
+        "title": (
+            (
+                "Acoso a mujeres en la calle y los paraderos de {areas}",
+                "Acoso a mujeres en la calle",
+            ),
+            ("Street harassment of women in {areas}", "Street harassment of women"),
+        ),
+        "description": (
+            "Comentarios, persecuciones y tocamientos en esquinas, filas del bus y salidas de "
+            "estaciones, sobre todo al anochecer. Muchas mujeres y niñas cambian su ruta por esto.",
+            "Comments, following and groping on corners, in bus queues and at station exits, "
+            "mostly in the evening. Many women and girls change their route because of it.",
+        ),
+    },
+    {
+        "codes": ("robbery-theft",),
+        "title": (
+            ("Robos a quienes caminan solos en {areas}", "Robos a quienes caminan solos"),
+            ("Robberies of people walking alone in {areas}", "Robberies of people walking alone"),
+        ),
+        "description": (
+            "Raponazos de celulares y bolsos a la salida del transporte público y en los "
+            "semáforos, a menudo por personas en moto.",
+            "Phones and bags snatched at public transport exits and traffic lights, often by "
+            "people on motorbikes.",
+        ),
+    },
+    {
+        "codes": ("alcohol-violence",),
+        "title": (
+            ("Riñas a la salida de los bares en {areas}", "Riñas a la salida de los bares"),
+            ("Fights outside the bars in {areas}", "Fights outside the bars"),
+        ),
+        "description": (
+            "Los fines de semana, peleas, botellas rotas y personas ebrias que molestan a quienes "
+            "pasan, cerca de bares y licoreras que venden hasta la madrugada.",
+            "At weekends, fights, broken bottles and drunk people bothering passers-by near bars "
+            "and liquor stores that sell until dawn.",
+        ),
+    },
+    {
+        "codes": ("drug-selling", "gangs"),
+        "title": (
+            ("Venta de drogas en parques y canchas de {areas}", "Venta de drogas en parques"),
+            ("Drug selling in the parks and pitches of {areas}", "Drug selling in the parks"),
+        ),
+        "description": (
+            "Puntos de venta a toda hora cerca de parques, canchas y colegios; niñas, niños y "
+            "jóvenes lo ven a diario y las familias dejan de usar esos espacios.",
+            "Selling points at all hours near parks, pitches and schools; children and young "
+            "people see it every day and families stop using those places.",
+        ),
+    },
+    {
+        "codes": ("abandoned-places", "poor-maintenance"),
+        "title": (
+            ("Lotes y casas abandonados en {areas}", "Lotes y casas abandonados"),
+            ("Abandoned lots and houses in {areas}", "Abandoned lots and houses"),
+        ),
+        "description": (
+            "Lotes sin cerramiento, obras paradas y casas vacías llenas de basura donde alguien "
+            "puede esconderse; de noche nadie pasa por ahí.",
+            "Unfenced lots, stalled building sites and empty houses full of rubbish where someone "
+            "could hide; at night nobody walks past them.",
+        ),
+    },
+    {
+        "codes": ("traffic-danger",),
+        "title": (
+            ("Cruces peligrosos para peatones en {areas}", "Cruces peligrosos para peatones"),
+            ("Dangerous crossings for pedestrians in {areas}", "Dangerous crossings"),
+        ),
+        "description": (
+            "Carros y motos a toda velocidad, sin semáforo ni paso peatonal a la salida de los "
+            "colegios; cruzar con niños o personas mayores da miedo.",
+            "Cars and motorbikes at full speed, with no traffic light or crossing at the school "
+            "gates; crossing with children or older people is frightening.",
+        ),
+    },
+)
+PROBLEM_AREAS = 2  # barrios named per problem, at most
+# How residents tend to share their points: the first problem is most residents' favourite.
+BALLOT_PREFERENCES = (5, 3, 2)
+# The previous round: a smaller consultation a year earlier in the same barrios, so the results
+# page can show the change. More lighting and fewer harassment reports than now; residents a bit
+# more afraid after dark.
+PREVIOUS_SLUG = "chapinero-2025"
+PREVIOUS_TITLE = "Chapinero se cuida 2025"
+PREVIOUS_INTRO = (
+    "<p>Primera ronda del diagnóstico participativo de Chapinero. Sus resultados son la línea de "
+    "base con la que se compara la ronda actual.</p>"
+)
+PREVIOUS_CONCERNS = 150
+PREVIOUS_RESPONSES = 120
+PREVIOUS_TILT = {"poor-lighting": 2.0, "unsafe-paths": 1.5, "street-harassment": 0.6}
+PREVIOUS_FEAR = 0.08
+
+
 def _weighted(rng: random.Random, table: dict[str, int]) -> str:
     return rng.choices(list(table), weights=list(table.values()))[0]
 
@@ -632,6 +790,10 @@ class Command(BaseCommand):
         if existing is not None and options["reset"]:
             self._delete(existing.specific)
             existing = None
+        previous = ConsultationPage.objects.child_of(home).filter(slug=PREVIOUS_SLUG).first()
+        if previous is not None and (options["reset"] or not self._published(previous)):
+            self._delete(previous.specific)  # --reset, or left half-built by an interrupted run
+            previous = None
         if existing is None:
             page, en_page = self._consultation(home, en_home, barrios)
             made = self._concerns(page, en_page, barrios, count, users["facilitadora"][0])
@@ -657,7 +819,28 @@ class Command(BaseCommand):
                     % {"stops": walks}
                 )
             )
-        self._print(page, en_page, users)
+        facilitator = users["facilitadora"][0]
+        if previous is None:
+            previous = self._previous_round(home, barrios, users)
+        self._previous_link(page, en_page, previous.specific)
+        snapshot = self._snapshot(page, facilitator)
+        results = self._results(page, en_page, snapshot, facilitator)
+        ballots = self._ballots(page, en_page)
+        if ballots:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    _(
+                        "Demo diagnosis: snapshot %(snapshot)d, results page published with "
+                        "%(problems)d problems, %(ballots)d ballots cast."
+                    )
+                    % {
+                        "snapshot": snapshot.pk,
+                        "problems": results[0].problems.count(),
+                        "ballots": ballots,
+                    }
+                )
+            )
+        self._print(page, en_page, results, users)
 
     # --- Pieces ---------------------------------------------------------------------------------
 
@@ -751,11 +934,27 @@ class Command(BaseCommand):
         return result
 
     def _delete(self, page: ConsultationPage) -> None:
+        """Everything the demo made for a consultation, in an order the foreign keys allow:
+        ballots; results pages (their problems and snapshot publications go with them, and they
+        protect the snapshot); the runs (a snapshot and its rows only ever go with their run);
+        then what residents sent, and the pages."""
+        key = page.translation_key
         translations = list(page.get_translations(inclusive=True))
-        Concern.objects.filter(consultation_key=page.translation_key).delete()
-        QuestionnaireResponse.objects.filter(consultation_key=page.translation_key).delete()
+        PrioritisationBallot.objects.filter(consultation_key=key).delete()
+        for translation in translations:
+            for results in ResultsPage.objects.child_of(translation):
+                results.delete()
+        SnapshotPublication.objects.filter(consultation_key=key).delete()
+        DiagnosisRun.objects.filter(consultation_key=key).delete()
+        Concern.objects.filter(consultation_key=key).delete()
+        QuestionnaireResponse.objects.filter(consultation_key=key).delete()
         for translation in translations:
             translation.delete()
+
+    @staticmethod
+    def _published(page) -> bool:
+        """The consultation has a published results page (what a previous round needs)."""
+        return SnapshotPublication.objects.filter(consultation_key=page.translation_key).exists()
 
     @transaction.atomic
     def _consultation(self, home: HomePage, en_home: HomePage, barrios: list[Area]):
@@ -794,8 +993,12 @@ class Command(BaseCommand):
             raise CommandError(_("The English consultation was not placed under the English home."))
         return page, en_page
 
-    def _concerns(self, page, en_page, barrios, count, facilitator) -> int:
-        """Submit `count` concerns through the real service, reproducibly (random seed 7)."""
+    def _concerns(self, page, en_page, barrios, count, facilitator, *, seed=SEED, tilt=None) -> int:
+        """Submit `count` concerns through the real service, reproducibly (random seed 7).
+
+        Another `seed` draws other concerns in the same barrios (the previous round); `tilt`
+        multiplies some categories' weights. Without `en_page` every concern is in Spanish.
+        """
         rng = random.Random(SEED)
         categories = {
             language: {
@@ -806,15 +1009,20 @@ class Command(BaseCommand):
         codes = sorted(DESCRIPTIONS)
         # Risks are reported more than assets; each category has a few barrios where it clusters,
         # so the demo map and diagnosis show patterns rather than noise.
-        weights = [1 if categories["es"][code].kind == "asset" else 3 for code in codes]
+        weights = [
+            (1 if categories["es"][code].kind == "asset" else 3) * (tilt or {}).get(code, 1)
+            for code in codes
+        ]
         hot = {code: set(rng.sample(range(len(barrios)), 4)) for code in codes}
+        if seed != SEED:
+            rng = random.Random(seed)  # the same hot barrios, other concerns
         prepared = [area.geometry.prepared for area in barrios]
         extents = [area.geometry.extent for area in barrios]
 
         made = 0
         for _attempt in range(count):
             code = rng.choices(codes, weights=weights)[0]
-            english = rng.random() < 0.1
+            english = rng.random() < 0.1 and en_page is not None
             language = "en" if english else "es"
             consultation = en_page if english else page
             index = rng.choices(
@@ -876,28 +1084,31 @@ class Command(BaseCommand):
             made += 1
         return made
 
-    def _responses(self, page, en_page, facilitator, count: int) -> int:
+    def _responses(
+        self, page, en_page, facilitator, count: int, *, seed=SEED, fear_shift=0.0
+    ) -> int:
         """Questionnaire answers through the real service, reproducibly (random seed 7).
 
         Answers lean the way perception surveys usually do: women and older residents feel less
         safe after dark than by day, and most victims did not report. Some were typed in from
         paper forms by the facilitator.
         """
-        rng = random.Random(SEED)
+        rng = random.Random(seed)
         questions = {
             language: {q.code: q for q in questionnaire_questions(consultation)}
             for language, consultation in (("es", page), ("en", en_page))
+            if consultation is not None
         }
         made = 0
         for _index in range(count):
-            english = rng.random() < 0.15
+            english = rng.random() < 0.15 and en_page is not None
             language = "en" if english else "es"
             gender = _weighted(rng, {"woman": 50, "man": 38, "non-binary": 3, "unsaid": 9})
             age_band = _weighted(
                 rng, {"12-17": 6, "18-29": 28, "30-44": 30, "45-64": 24, "65+": 12}
             )
             fear = 0.55 if gender == "woman" else 0.35
-            fear += 0.1 if age_band == "65+" else 0
+            fear += (0.1 if age_band == "65+" else 0) + fear_shift
             answers = _demo_answers(rng, questions[language], fear)
             paper = rng.random() < 0.12
             questionnaire_submit(
@@ -1128,15 +1339,273 @@ class Command(BaseCommand):
             )
             SafetyWalk.objects.filter(pk=walk.pk).update(report_published_at=timezone.now())
 
-    def _print(self, page, en_page, users) -> None:
+    # --- The diagnosis cycle --------------------------------------------------------------------
+
+    def _previous_round(self, home: HomePage, barrios: list[Area], users) -> ConsultationPage:
+        """A smaller consultation a year earlier in the same barrios, Spanish only, listened to,
+        diagnosed and published the same way as the main one, then closed."""
+        es = Locale.objects.get(language_code="es")
+        facilitator, moderator = users["facilitadora"][0], users["moderador"][0]
+        with transaction.atomic():
+            page = ConsultationPage(
+                title=PREVIOUS_TITLE,
+                slug=PREVIOUS_SLUG,
+                locale=es,
+                intro=PREVIOUS_INTRO,
+                privacy_notice=PRIVACY_ES,
+                phase=ConsultationPage.Phase.LISTENING,
+                show_in_menus=False,
+            )
+            home.add_child(instance=page)
+            page.areas.set(barrios)
+            page.categories.set(ConcernCategory.objects.filter(locale=es))
+            items = [BANK_BY_CODE[code] for code in DEMO_QUESTIONS]
+            page.questionnaire = questionnaire_stream(bank_blocks(items, "es"))
+            page.save_revision().publish()
+            page.refresh_from_db()
+        self._concerns(
+            page,
+            None,
+            barrios,
+            PREVIOUS_CONCERNS,
+            facilitator,
+            seed=SEED + 20,
+            tilt=PREVIOUS_TILT,
+        )
+        self._moderate(page, moderator)
+        self._responses(
+            page, None, facilitator, PREVIOUS_RESPONSES, seed=SEED + 20, fear_shift=PREVIOUS_FEAR
+        )
+        snapshot = self._snapshot(page, facilitator)
+        results = results_page_prepare(snapshot=snapshot, user=facilitator)
+        results = results.get_latest_revision_as_object()
+        results.intro = PREVIOUS_INTRO
+        results.method_notes = RESULTS_NOTES_ES
+        results.save_revision(user=facilitator, log_action=True).publish(user=facilitator)
+        # Listening is over: the round is closed, its dates a year before the current one.
+        page = ConsultationPage.objects.get(pk=page.pk)
+        now = timezone.now()
+        page.phase = ConsultationPage.Phase.CLOSED
+        page.opens_at = now - timedelta(days=365 + 60)
+        page.closes_at = now - timedelta(days=365)
+        page.save_revision(user=facilitator).publish(user=facilitator)
+        return page
+
+    @staticmethod
+    def _previous_link(page, en_page, previous: ConsultationPage) -> None:
+        """Make `previous` the previous round of both translations (before the diagnosis runs,
+        which compares with what the previous round published)."""
+        for consultation in (page, en_page):
+            if consultation is None:
+                continue
+            consultation = ConsultationPage.objects.get(pk=consultation.pk)
+            if consultation.previous_round_id != previous.pk:
+                consultation.previous_round = previous
+                consultation.save_revision().publish()
+
+    def _snapshot(self, page: ConsultationPage, facilitator) -> DiagnosisSnapshot:
+        """The consultation's diagnosis with the default k, started and computed here through the
+        run services, as a facilitator's click and a worker would (the existing one, if any)."""
+        snapshot = DiagnosisSnapshot.objects.filter(consultation_key=page.translation_key).first()
+        if snapshot is not None:
+            return snapshot
+        # Computed inside the transaction that starts it: the queueing that `diagnosis_run_start`
+        # arranges for the commit then finds the run done (in-process, or on a worker when a
+        # broker is configured) and leaves it alone.
+        with transaction.atomic():
+            run = diagnosis_run_start(page=page, user=facilitator)
+            diagnosis_run_execute(run_id=run.pk)
+        run.refresh_from_db()
+        if run.status != DiagnosisRun.Status.DONE:
+            raise CommandError(
+                _("The demo diagnosis did not finish (%(status)s): %(error)s")
+                % {"status": run.get_status_display(), "error": run.error_detail}
+            )
+        return run.snapshot
+
+    def _results(self, page, en_page, snapshot, facilitator) -> tuple:
+        """The published results page of the snapshot (prepared by the same service as the
+        admin's button) with its three problems, and its English translation."""
+        results = ResultsPage.objects.child_of(page).first()
+        if results is None:
+            draft = results_page_prepare(snapshot=snapshot, user=facilitator)
+            draft = draft.get_latest_revision_as_object()
+            draft.intro = RESULTS_INTRO_ES
+            draft.method_notes = RESULTS_NOTES_ES
+            draft.problems = self._problems(draft, page, snapshot)
+            for problem in draft.problems.all():
+                problem.full_clean(exclude=["page"])
+            draft.save_revision(user=facilitator, log_action=True).publish(user=facilitator)
+            results = ResultsPage.objects.get(pk=draft.pk)
+        en_results = None
+        if en_page is not None:
+            en_results = ResultsPage.objects.child_of(en_page).first()
+            if en_results is None:
+                en_results = self._results_translate(results, facilitator)
+        return results, en_results
+
+    def _problems(self, results, page, snapshot) -> list[ResultsProblem]:
+        """Three problems named from the snapshot: the themes whose lead category residents
+        reported most, each in the barrios where the published numbers show it most (none when
+        every barrio's count is hidden under k), with a resident's words where there are some."""
+        es = Locale.objects.get(language_code="es")
+        categories = {c.code: c for c in ConcernCategory.objects.filter(locale=es)}
+        totals = dict(
+            snapshot.results.filter(table="concerns_by_category").values_list(
+                "category_key", "count"
+            )
+        )
+        themes = sorted(
+            PROBLEM_THEMES,
+            key=lambda theme: -totals.get(categories[theme["codes"][0]].translation_key, 0),
+        )[:3]
+        publication = published_tables(snapshot, language="es")
+        k = publication.k
+        cells = publication.tables["concerns_by_area_category"].rows
+        problems = []
+        for theme in themes:
+            lead = categories[theme["codes"][0]]
+            shown = sorted(
+                (
+                    row
+                    for row in cells
+                    if row.category_key == lead.translation_key
+                    and row.area_id
+                    and row.count is not None
+                    and row.count >= k
+                ),
+                key=lambda row: (-row.count, row.area),
+            )[:PROBLEM_AREAS]
+            areas = list(Area.objects.filter(pk__in=[row.area_id for row in shown]))
+            names = " y ".join(sorted(area.name for area in areas))
+            with_areas, without = theme["title"][0]
+            problem = ResultsProblem(
+                page=results,
+                locale=es,
+                title=with_areas.format(areas=names) if areas else without,
+                description=theme["description"][0],
+            )
+            problem.categories.set([categories[code] for code in theme["codes"]])
+            problem.areas.set(areas)
+            quote = self._quote(page, lead, areas)
+            if quote is not None:
+                problem.quotes = [("quote", {"concern": quote[0], "text": quote[1]})]
+            problems.append(problem)
+        return problems
+
+    @staticmethod
+    def _quote(page, category, areas) -> tuple[str, str] | None:
+        """A quotable concern of the category (approved, not sensitive, with words), from the
+        problem's first barrio when it has one there: (reference, its words in Spanish)."""
+        concerns = quotable_concerns(consultation=page, category_key=category.translation_key)
+        concern = None
+        if areas:
+            concern = concerns.filter(area=areas[0]).first()
+        concern = concern or concerns.first()
+        if concern is None:
+            return None
+        return concern.reference, _in_language(category.code, concern.description, "es")
+
+    def _results_translate(self, results: ResultsPage, facilitator) -> ResultsPage:
+        """The English results page, copied for translation as the consultation was, with the
+        titles, descriptions and quotes in English."""
+        en = Locale.objects.get(language_code="en")
+        with transaction.atomic():
+            translated = results.copy_for_translation(en)
+            translated = ResultsPage.objects.get(pk=translated.pk)
+            translated.title = translated.draft_title = "Results: Chapinero Cares"
+            translated.slug = "results"
+            translated.intro = RESULTS_INTRO_EN
+            translated.method_notes = RESULTS_NOTES_EN
+            english = {
+                code: (theme["title"][1], theme["description"][1])
+                for theme in PROBLEM_THEMES
+                for code in theme["codes"][:1]
+            }
+            problems = []
+            for problem in translated.problems.all():
+                lead = _lead_code(problem)
+                (with_areas, without), description = english[lead]
+                areas = sorted(area.name for area in problem.areas.all())
+                problem.title = with_areas.format(areas=" and ".join(areas)) if areas else without
+                problem.description = description
+                problem.quotes = [
+                    (
+                        "quote",
+                        {
+                            "concern": block.value["concern"],
+                            "text": _in_language(lead, block.value["text"], "en"),
+                        },
+                    )
+                    for block in problem.quotes
+                ]
+                problem.full_clean(exclude=["page"])
+                problems.append(problem)
+            translated.problems = problems
+            translated.save_revision(user=facilitator, log_action=True).publish(user=facilitator)
+        return ResultsPage.objects.get(pk=translated.pk)
+
+    def _ballots(self, page, en_page) -> int:
+        """Open the prioritisation for PRIORITISATION_DAYS in both languages and cast DEMO_BALLOTS
+        ballots through the ballot service, each from its own device, about 1 in 6 in English.
+        Returns how many were cast (0 when the demo already had ballots)."""
+        closes = timezone.now() + timedelta(days=PRIORITISATION_DAYS)
+        pages = [ConsultationPage.objects.get(pk=p.pk) for p in (page, en_page) if p is not None]
+        for consultation in pages:
+            if consultation.phase != ConsultationPage.Phase.PRIORITISATION:
+                consultation.phase = ConsultationPage.Phase.PRIORITISATION
+                consultation.prioritisation_closes_at = closes
+                consultation.save_revision().publish()
+        if PrioritisationBallot.objects.filter(consultation_key=page.translation_key).exists():
+            return 0
+        rng = random.Random(SEED + 3)
+        problems = {p.locale.language_code: ballot_problems(p) for p in pages}
+        cast = 0
+        for _index in range(DEMO_BALLOTS):
+            language = "en" if "en" in problems and rng.random() < 0.15 else "es"
+            consultation = pages[1] if language == "en" else pages[0]
+            offered = problems[language]
+            preferences = list(BALLOT_PREFERENCES[: len(offered)])
+            favourite = rng.choices(range(len(offered)), weights=preferences)[0]
+            budget = consultation.prioritisation_points - rng.choice((0, 0, 0, 1, 2))
+            given = {offered[favourite].key: rng.randint(budget // 2, budget)}
+            rest = budget - given[offered[favourite].key]
+            others = [i for i in range(len(offered)) if i != favourite]
+            while rest > 0 and others:
+                chosen = rng.choices(others, weights=[preferences[i] for i in others])[0]
+                step = rng.randint(1, rest)
+                given[offered[chosen].key] = given.get(offered[chosen].key, 0) + step
+                rest -= step
+            points = ballot_clean(
+                problems=offered,
+                given={key: str(value) for key, value in given.items()},
+                points=consultation.prioritisation_points,
+            )
+            device = base64.urlsafe_b64encode(rng.getrandbits(256).to_bytes(32, "big"))
+            ballot_submit(
+                page=consultation,
+                device_id=device.decode().rstrip("="),
+                points=points,
+                language=language,
+            )
+            cast += 1
+        return cast
+
+    def _print(self, page, en_page, results, users) -> None:
         base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
         rows = [(_("Site"), f"{base}/"), (_("Consultation"), f"{base}{page.url}")]
         if en_page is not None:
             rows.append((_("In English"), f"{base}{en_page.specific.url}"))
         rows.append((_("Walk reports"), f"{base}/es/walks/"))
+        es_results, en_results = results
+        rows.append((_("Results"), f"{base}{es_results.url}"))
+        if en_results is not None:
+            rows.append((_("Results in English"), f"{base}{en_results.url}"))
+        rows.append((_("Prioritise"), f"{base}{page.url}{page.reverse_subpage('prioritise')}"))
         rows.append((_("Admin site"), f"{base}/admin/"))
+        width = max(len(label) for label, _url in rows) + 2
         lines = ["", _("Convive demo")]
-        lines += [f"  {label + ':':<15}{url}" for label, url in rows]
+        lines += [f"  {label + ':':<{width}}{url}" for label, url in rows]
         lines += ["", _("Accounts (username / password):")]
         roles = {
             "admin": _("superuser"),
@@ -1146,6 +1615,22 @@ class Command(BaseCommand):
         for username, (_user, secret) in users.items():
             lines.append(f"  {username:<13} {secret:<16} {roles[username]}")
         self.stdout.write("\n".join(lines))
+
+
+def _in_language(code: str, text: str, language: str) -> str:
+    """A demo description in `language` (the demo writes each one in Spanish and English, at the
+    same place in DESCRIPTIONS); `text` itself when it is not one of them."""
+    spanish, english = DESCRIPTIONS[code]
+    for texts in (spanish, english):
+        if text in texts:
+            return (spanish if language == "es" else english)[texts.index(text)]
+    return text
+
+
+def _lead_code(problem) -> str:
+    """The code of the theme a demo problem was named from (its first category in the theme)."""
+    codes = set(problem.categories.values_list("code", flat=True))
+    return next(theme["codes"][0] for theme in PROBLEM_THEMES if theme["codes"][0] in codes)
 
 
 def _translated(raw: list[dict], items, language: str) -> list[dict]:
