@@ -34,6 +34,8 @@ from maps.models import Area
 from maps.selectors import areas_geojson
 from maps.walk_report import FORMULA_START
 
+from .problems import problems_context
+
 CACHE_SECONDS = 60 * 60 * 24
 # Browsers keep the map data this long; the page asks for it with its cache version in the URL, so
 # a newly published snapshot is a new URL and never waits for this to run out.
@@ -195,7 +197,7 @@ def results_context(*, request, page) -> dict:
     """
     problems = _problems_context(request=request, page=page)
     # The problems include reads its own keys (`problems`, `prioritisation_tally`…) at top level.
-    extra = {"problems_context": problems, **(problems if isinstance(problems, dict) else {})}
+    extra = {"problems_context": problems, **problems}
     if page.snapshot_id is None:
         return {"results": None, **extra}
     language = page.locale.language_code
@@ -271,12 +273,8 @@ def _page_parts(page, results: dict, language: str) -> dict:
     }
 
 
-def _problems_context(*, request, page):
+def _problems_context(*, request, page) -> dict:
     """The problems and the prioritisation tally, which change with ballots: never cached here."""
-    try:
-        from .problems import problems_context
-    except ImportError:  # written by the problems work of issue 6
-        return None
     return problems_context(request=request, page=page)
 
 
@@ -797,7 +795,16 @@ def results_download(request, page, name):
     if not page.live and not page.permissions_for_user(request.user).can_edit():
         raise Http404
     language = page.locale.language_code
-    key = _cache_key(page, language, name)
+    what = name
+    if name == "results.pdf":
+        # The report lists the problems (they change only with a new revision, which is in the
+        # key) and, once voting has closed, the tally: a report made before the close is not
+        # served after it.
+        with translation.override(language):
+            problems = _problems_context(request=request, page=page)
+        if problems.get("prioritisation_tally"):
+            what += ":tally"
+    key = _cache_key(page, language, what)
     body = cache.get(key)
     if body is None:
         with translation.override(language):
@@ -923,7 +930,12 @@ def _pdf(page, publication: Publication, request) -> bytes:
     results = _results(page, publication)
     html = render_to_string(
         "cms/includes/results_pdf.html",
-        {"page": page, "results": results, "generated_at": timezone.now()},
+        {
+            "page": page,
+            "results": results,
+            "generated_at": timezone.now(),
+            **_problems_context(request=request, page=page),
+        },
     )
     return HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
 
