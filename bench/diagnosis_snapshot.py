@@ -276,8 +276,8 @@ def walks_create(count: int, area_ids: list[int]):
 
 def consultation_create(area_ids: list[int], walks):
     """The consultation, its categories and its question-bank questionnaire (published)."""
+    from cms.management.commands.load_demo import DEMO_QUESTIONS
     from cms.models import HomePage
-    from diagnosis.management.commands.load_demo import DEMO_QUESTIONS
     from diagnosis.models import ConcernCategory, ConsultationPage
     from diagnosis.question_bank import BANK_BY_CODE, bank_blocks
     from diagnosis.questionnaire_blocks import questionnaire_stream

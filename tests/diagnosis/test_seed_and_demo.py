@@ -13,8 +13,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 from wagtail.models import Site
 
+from cms.management.commands.load_demo import DEMO_BALLOTS, PREVIOUS_SLUG
 from cms.models import HomePage, ResultsPage
-from diagnosis.management.commands.load_demo import DEMO_BALLOTS, PREVIOUS_SLUG
 from diagnosis.models import (
     Concern,
     ConcernCategory,

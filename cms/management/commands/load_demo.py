@@ -1,6 +1,8 @@
-"""Build the demo site: real Chapinero (Bogotá) boundaries, a listening consultation in Spanish and
-English, a few hundred realistic concerns in moderation, a day and a night safety walk of the same
-route with published reports, and accounts to log in with.
+"""Build the demo site: real Chapinero (Bogotá) boundaries, a consultation in Spanish and English
+with a few hundred realistic concerns in moderation, questionnaire answers, a day and a night
+safety walk of the same route with published reports, then the diagnosis cycle (a previous round,
+a snapshot, a results page with named problems, prioritisation with ballots), and accounts to log
+in with. It lives in `cms` because it builds the whole site, pages of every layer included.
 
     manage.py load_demo [--concerns 300] [--responses 240] [--reset] [--password SECRET]
 
