@@ -30,9 +30,9 @@ from wagtail.blocks.stream_block import StreamBlockValidationError
 from wagtail.blocks.struct_block import StructBlockValidationError
 
 from diagnosis.models import Concern, ConcernCategory, ConsultationPage
-from diagnosis.prioritisation import BallotProblem, prioritisation_tally
 from diagnosis.publication import published_tables
 from diagnosis.selectors import categories_localized
+from diagnosis.services.prioritisation import BallotProblem, prioritisation_tally
 from maps.models import Area
 
 
@@ -421,7 +421,7 @@ def problems_context(page, request) -> dict:
 def ballot_problems_for(consultation: ConsultationPage) -> list[BallotProblem] | None:
     """The problems of the consultation's published results page, in the page's language; the
     results page of another translation (the default language first) when this one has none.
-    Registered under `diagnosis.prioritisation.PROBLEMS_HOOK` in `cms/wagtail_hooks.py`."""
+    Registered under `diagnosis.services.prioritisation.PROBLEMS_HOOK` in `cms/wagtail_hooks.py`."""
     from .models import ResultsPage
 
     results = ResultsPage.objects.live().child_of(consultation).first()

@@ -1,13 +1,13 @@
 """Admin and cross-layer registrations of the site app: the problems' admin pages, a link to the
 evidence from the results page's header, and the problems offered on the prioritisation ballot
-(`diagnosis.prioritisation.PROBLEMS_HOOK`)."""
+(`diagnosis.services.prioritisation.PROBLEMS_HOOK`)."""
 
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.widgets import Button
 
-from diagnosis.prioritisation import PROBLEMS_HOOK
+from diagnosis.services.prioritisation import PROBLEMS_HOOK
 
 from .problems import ballot_problems_for
 from .problems_admin import urlpatterns as problems_urlpatterns

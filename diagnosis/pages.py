@@ -159,7 +159,7 @@ class ConsultationPage(RoutablePageMixin, Page):
 
     def get_context(self, request, *args, **kwargs):
         from .api import consultation_page_context
-        from .prioritisation import prioritisation_page_context
+        from .prioritisation_views import prioritisation_page_context
 
         context = super().get_context(request, *args, **kwargs)
         context.update(consultation_page_context(request=request, page=self))
@@ -214,7 +214,7 @@ class ConsultationPage(RoutablePageMixin, Page):
 
     @path("prioritise/", name="prioritise")
     def prioritise_route(self, request):
-        from .prioritisation import prioritisation_form
+        from .prioritisation_views import prioritisation_form
 
         return prioritisation_form(request, self)
 

@@ -17,7 +17,8 @@ from django.utils.translation import gettext, ngettext
 from cms.models import ResultsPage, ResultsProblem
 from cms.problems import problems_context
 from diagnosis.models import ConsultationPage, PrioritisationBallot
-from diagnosis.prioritisation import DEVICE_COOKIE, device_hash
+from diagnosis.prioritisation_views import DEVICE_COOKIE
+from diagnosis.services.prioritisation import device_hash
 
 URL = "/es/chapinero/prioritise/"
 PAGE_URL = "/es/chapinero/"

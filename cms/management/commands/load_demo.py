@@ -45,12 +45,12 @@ from diagnosis.models import (
     QuestionnaireResponse,
     SnapshotPublication,
 )
-from diagnosis.prioritisation import ballot_clean, ballot_problems, ballot_submit
 from diagnosis.publication import published_tables
 from diagnosis.question_bank import BANK_BY_CODE, bank_blocks, bank_translations
 from diagnosis.questionnaire_blocks import questionnaire_stream
 from diagnosis.services import concern_submit, questionnaire_submit
 from diagnosis.services.diagnosis_runs import diagnosis_run_execute, diagnosis_run_start
+from diagnosis.services.prioritisation import ballot_clean, ballot_problems, ballot_submit
 from diagnosis.services.questionnaires import questionnaire_questions
 from diagnosis.taxonomy import categories_seed
 from maps.models import (
