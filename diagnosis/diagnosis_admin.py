@@ -31,7 +31,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from maps.demography import AgeBand, Sex
 from maps.models import Area
 
-from .engine import DEFAULT_K, MAX_K, MIN_K, TABLES
+from .engine import DEFAULT_K, MAX_K, MIN_K, RESULT_COLUMNS, TABLES
 from .models import DiagnosisResult, DiagnosisRun, DiagnosisSnapshot
 from .pages import ConsultationPage
 from .questionnaire_responses_admin import (
@@ -525,22 +525,6 @@ VALUE_COLUMNS: dict[str, list[tuple]] = {
     ],
 }
 
-RESULT_FIELDS = (
-    "table",
-    "area_id",
-    "category_key",
-    "group",
-    "subgroup",
-    "cell_x",
-    "cell_y",
-    "count",
-    "total",
-    "value",
-    "low",
-    "high",
-    "detail",
-)
-
 
 def _under_heard(detail: dict) -> str:
     """The strata whose share of participants is under half their share of residents."""
@@ -559,10 +543,10 @@ def _under_heard(detail: dict) -> str:
 def snapshot_tables(snapshot: DiagnosisSnapshot) -> list[dict]:
     """Each table of the snapshot with its rows labelled in the reader's language."""
     results = [
-        dict(zip(RESULT_FIELDS, values, strict=True))
+        dict(zip(RESULT_COLUMNS, values, strict=True))
         for values in DiagnosisResult.objects.filter(snapshot=snapshot)
         .order_by("position")
-        .values_list(*RESULT_FIELDS)
+        .values_list(*RESULT_COLUMNS)
     ]
     categories = categories_localized(
         keys={row["category_key"] for row in results if row["category_key"]}

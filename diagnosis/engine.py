@@ -1358,10 +1358,9 @@ def snapshot_store(
     return snapshot
 
 
-# A stored result row's columns, in the order of `_result_values`.
-RESULT_ATTNAMES = (
-    "snapshot_id",
-    "position",
+# A stored result row's own columns (the admin's snapshot tables show them in this order), and all
+# the columns written, in the order of `_result_values`.
+RESULT_COLUMNS = (
     "table",
     "area_id",
     "category_key",
@@ -1376,6 +1375,7 @@ RESULT_ATTNAMES = (
     "high",
     "detail",
 )
+RESULT_ATTNAMES = ("snapshot_id", "position", *RESULT_COLUMNS)
 
 
 def _result_values(snapshot_id: int, position: int, row: Row) -> tuple:
