@@ -274,6 +274,14 @@ CONVIVE_BALLOT_RATE_LIMIT = os.environ.get("CONVIVE_BALLOT_RATE_LIMIT", "30/3600
 # Empty: use REMOTE_ADDR. Only set it when the proxy overwrites the header.
 CONVIVE_TRUSTED_PROXY_HEADER = os.environ.get("CONVIVE_TRUSTED_PROXY_HEADER", "")
 CONVIVE_MODERATOR_EMAILS = env_list("CONVIVE_MODERATOR_EMAILS")
+# Feedback and complaints on commitments per client address and window.
+CONVIVE_FEEDBACK_RATE_LIMIT = os.environ.get("CONVIVE_FEEDBACK_RATE_LIMIT", "10/3600")
+
+# --- Accountability -----------------------------------------------------------------------------
+
+# The ISO 4217 code of the municipality's currency: budgets are entered and shown in it, written
+# the way each language writes money (cms.commitments.money).
+CONVIVE_CURRENCY = os.environ.get("CONVIVE_CURRENCY", "COP")
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "convive@localhost")

@@ -13,7 +13,7 @@ from wagtail_localize.fields import SynchronizedField
 
 from diagnosis.pages import ConsultationPage
 
-from .problems import QuoteBlock, ResultsPageForm
+from ..problems import QuoteBlock, ResultsPageForm
 
 
 class HomePage(Page):
@@ -22,7 +22,7 @@ class HomePage(Page):
     intro = RichTextField(_("introduction"), blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("intro")]
-    subpage_types = ["diagnosis.ConsultationPage"]
+    subpage_types = ["diagnosis.ConsultationPage", "cms.ProgrammePage"]
     max_count_per_parent = 1
     template = "cms/home_page.html"
 
@@ -101,7 +101,7 @@ class ResultsPage(RoutablePageMixin, Page):
         verbose_name_plural = _("results pages")
 
     def get_context(self, request, *args, **kwargs):
-        from .results import results_context
+        from ..results import results_context
 
         context = super().get_context(request, *args, **kwargs)
         context.update(results_context(request=request, page=self))
@@ -109,13 +109,13 @@ class ResultsPage(RoutablePageMixin, Page):
 
     @path("download/<str:name>/", name="results_download")
     def download_route(self, request, name):
-        from .results import results_download
+        from ..results import results_download
 
         return results_download(request, self, name)
 
     @path("map/", name="results_map_data")
     def map_data_route(self, request):
-        from .results import results_map_data
+        from ..results import results_map_data
 
         return results_map_data(request, self)
 
@@ -171,7 +171,7 @@ class ResultsProblem(TranslatableMixin, Orderable, ClusterableModel):
         return self.title
 
     def clean(self):
-        from .problems import problem_clean
+        from ..problems import problem_clean
 
         super().clean()
         problem_clean(self)
