@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,6 +11,7 @@ class CmsConfig(AppConfig):
         from wagtail.signals import page_published
 
         from . import checks, routing  # noqa: F401  (system checks; Site signal handlers)
+        from .groups import cms_groups_ensure_after_migrate
         from .models import ResultsPage
         from .results import results_published
 
@@ -17,4 +19,8 @@ class CmsConfig(AppConfig):
         # page's cached numbers.
         page_published.connect(
             results_published, sender=ResultsPage, dispatch_uid="cms.results_published"
+        )
+        # The staff groups get the accountability permissions after every migrate.
+        post_migrate.connect(
+            cms_groups_ensure_after_migrate, sender=self, dispatch_uid="convive_cms_groups"
         )

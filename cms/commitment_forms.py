@@ -63,6 +63,8 @@ class CommitmentPageForm(WagtailAdminPageForm):
         if "problems" in self.fields:
             self.fields["problems"].queryset = programme_problems(self.programme, locale=locale)
             self.fields["problems"].label_from_instance = _problem_label
+        if "areas" in self.fields:
+            self.fields["areas"].queryset = programme_areas(self.programme)
         if "parent_commitment" in self.fields:
             siblings = CommitmentPage.objects.child_of(self.programme)
             if self.instance.pk:
@@ -87,6 +89,23 @@ class CommitmentPageForm(WagtailAdminPageForm):
                     _("Another commitment of this programme already has this ID.")
                 )
         return value
+
+
+def programme_areas(programme):
+    """The areas a programme's commitments can be about: those of the consultations whose
+    results it answers (every area when it answers none yet)."""
+    from diagnosis.models import ConsultationPage
+    from maps.models import Area
+
+    from .models import ResultsPage
+
+    results = ResultsPage.objects.filter(
+        translation_key__in=programme.diagnoses.values_list("translation_key", flat=True)
+    )
+    parents = {page.path[: -page.steplen] for page in results}
+    consultations = ConsultationPage.objects.filter(path__in=parents)
+    areas = Area.objects.filter(consultations__in=consultations).distinct()
+    return areas.order_by("name") if parents else Area.objects.order_by("name")
 
 
 def _problem_label(problem) -> str:

@@ -45,7 +45,10 @@ def commitment_original(page: CommitmentPage) -> CommitmentPage:
 
 def programme_commitments(programme: ProgrammePage) -> list[CommitmentPage]:
     """The programme's live commitments as originals (facts), whatever language `programme`
-    is in: the commitments under every translation of the programme, one per translation key."""
+    is in: the commitments under every translation of the programme, one per translation key.
+    A programme previewed before its first save has none."""
+    if programme.pk is None or not programme.path:
+        return []
     under = Q()
     for translation in ProgrammePage.objects.filter(translation_key=programme.translation_key):
         under |= Q(path__startswith=translation.path)
@@ -102,7 +105,8 @@ def commitments_progress(commitments: Iterable[CommitmentPage]) -> dict[int, Dec
     by_pk = {c.pk: c for c in commitments}
     children: dict[int, list[CommitmentPage]] = {}
     for commitment in by_pk.values():
-        if commitment.parent_commitment_id in by_pk:
+        # A page previewed before its first save has no pk: it is nobody's parent.
+        if commitment.parent_commitment_id is not None and commitment.parent_commitment_id in by_pk:
             children.setdefault(commitment.parent_commitment_id, []).append(commitment)
     result: dict[int, Decimal] = {}
 

@@ -98,13 +98,15 @@ def results_cache_clear(page) -> None:
 # --- Formatting ---------------------------------------------------------------------------------
 
 
-def _percent(value: float | None) -> str:
+def percent_text(value: float | None) -> str:
+    """A published share as residents read it ("42,5 %"); also used by the feedback summary."""
     if value is None:
         return ""
     return number_format(round(value * 100, 1), decimal_pos=1) + " %"
 
 
-def _count_text(value: int | None, k: int) -> str:
+def count_text(value: int | None, k: int) -> str:
+    """A published count, or "fewer than k" where it was suppressed."""
     if value is None:
         return _("fewer than %(k)s") % {"k": k}
     return number_format(value, force_grouping=True)
@@ -179,7 +181,7 @@ def _bars_chart(id_, title, summary, heading, rows: list[tuple[str, int | None]]
         id=id_,
         title=title,
         summary=summary,
-        bars=[Bar(label=label, text=_count_text(n, k), value=n) for label, n in rows],
+        bars=[Bar(label=label, text=count_text(n, k), value=n) for label, n in rows],
         scale_max=max(present, default=0) or 1,
         value_heading=heading,
     ).layout()
@@ -286,7 +288,9 @@ def _who_took_part(publication: Publication) -> dict:
         "concerns": counts.get("concerns", 0),
         "responses": counts.get("questionnaire_responses", 0),
         "index": concerns.share if concerns else None,
-        "index_text": _percent(concerns.share) if concerns and concerns.share is not None else "",
+        "index_text": percent_text(concerns.share)
+        if concerns and concerns.share is not None
+        else "",
     }
 
 
@@ -301,8 +305,8 @@ def _results(page, publication: Publication) -> dict:
             _("Residents reported %(category)s most often: %(count)s of %(total)s concerns.")
             % {
                 "category": top.category,
-                "count": _count_text(top.count, k),
-                "total": _count_text(top.total, k),
+                "count": count_text(top.count, k),
+                "total": count_text(top.total, k),
             }
             if top
             else ""
@@ -332,7 +336,7 @@ def _results(page, publication: Publication) -> dict:
             label, n = max((pair for pair in ordered if pair[1] is not None), key=lambda p: p[1])
             summary = _("Most concerns came from: %(group)s (%(count)s).") % {
                 "group": label,
-                "count": _count_text(n, k),
+                "count": count_text(n, k),
             }
         charts[chart_id] = _bars_chart(
             f"chart-{chart_id}", title, summary, _("Concerns"), ordered, k
@@ -398,7 +402,7 @@ def _headline(publication: Publication, by_category: list[PublishedRow]) -> list
         first = shown[0]
         lines.append(
             _("%(share)s of residents who answered: %(indicator)s.")
-            % {"share": _percent(first.share), "indicator": first.group_label}
+            % {"share": percent_text(first.share), "indicator": first.group_label}
         )
     lines.append(
         _("Numbers based on fewer than %(k)s people are shown as “fewer than %(k)s”.") % {"k": k}
@@ -413,7 +417,7 @@ def _matrix(rows: list[PublishedRow], k: int) -> dict:
     for row in rows:
         columns.setdefault(row.group, row.group_label)
         line = lines.setdefault(row.category_key, {"label": row.category, "cells": {}})
-        line["cells"][row.group] = _count_text(row.count, k)
+        line["cells"][row.group] = count_text(row.count, k)
     return {
         "columns": list(columns.values()),
         "rows": [
@@ -433,21 +437,23 @@ def _perception_chart(publication: Publication) -> Chart | None:
         other = weighted.get(row.group)
         bar = Bar(
             label=row.group_label,
-            text=_percent(row.share) if row.share is not None else _count_text(None, publication.k),
+            text=percent_text(row.share)
+            if row.share is not None
+            else count_text(None, publication.k),
             value=row.share,
             low=row.low,
             high=row.high,
         )
         if other is not None and other.share is not None and row.share is not None:
             bar.second = other.share
-            bar.second_text = _percent(other.share)
+            bar.second_text = percent_text(other.share)
         bars.append(bar)
     shown = [row for row in raw if row.share is not None]
     summary = ""
     if shown:
         top = max(shown, key=lambda row: row.share)
         summary = _("The highest share: %(share)s — %(indicator)s.") % {
-            "share": _percent(top.share),
+            "share": percent_text(top.share),
             "indicator": top.group_label,
         }
     chart = Chart(
@@ -467,12 +473,12 @@ def _perception_chart(publication: Publication) -> Chart | None:
     chart.rows = [
         {
             "label": row.group_label,
-            "share": _percent(row.share) if row.share is not None else "",
-            "interval": f"{_percent(row.low)} – {_percent(row.high)}"
+            "share": percent_text(row.share) if row.share is not None else "",
+            "interval": f"{percent_text(row.low)} – {percent_text(row.high)}"
             if row.low is not None
             else "",
-            "base": _count_text(row.total, publication.k),
-            "weighted": _percent(weighted[row.group].share)
+            "base": count_text(row.total, publication.k),
+            "weighted": percent_text(weighted[row.group].share)
             if row.group in weighted and weighted[row.group].share is not None
             else "",
         }
@@ -504,14 +510,14 @@ def _profile_chart(publication: Publication) -> Chart | None:
         )
         bar = Bar(
             label=label,
-            text=_percent(share) if share is not None else _count_text(None, publication.k),
+            text=percent_text(share) if share is not None else count_text(None, publication.k),
             value=share,
         )
         if population:
             bar.second = (cell["population"] or 0) / population
-            bar.second_text = _percent(bar.second)
+            bar.second_text = percent_text(bar.second)
         bars.append(bar)
-    index = _percent(concerns.share) if concerns.share is not None else ""
+    index = percent_text(concerns.share) if concerns.share is not None else ""
     chart = Chart(
         id="chart-profile",
         title=_("Who took part compared with who lives here"),
@@ -544,9 +550,9 @@ def _area_table(publication: Publication) -> dict | None:
     for row in rows:
         categories.setdefault(row.category_key, (row.category, row.kind))
         area = areas.setdefault(
-            row.area_id, {"name": row.area, "cells": {}, "total": _count_text(row.total, k)}
+            row.area_id, {"name": row.area, "cells": {}, "total": count_text(row.total, k)}
         )
-        area["cells"][row.category_key] = _count_text(row.count, k)
+        area["cells"][row.category_key] = count_text(row.count, k)
     return {
         "columns": [{"name": name, "kind": kind} for name, kind in categories.values()],
         "rows": [
@@ -657,7 +663,7 @@ def _map_data(page, publication: Publication) -> dict:
             {
                 "hidden": hidden,
                 "shade": None if hidden or number is None or not shown else _shade(shown, number),
-                "text": _count_text(value["total"], k)
+                "text": count_text(value["total"], k)
                 + (
                     " · "
                     + _("%(rate)s per 1,000 residents")
@@ -682,7 +688,7 @@ def _map_data(page, publication: Publication) -> dict:
         "areas": collection,
         "cells": cells,
         "categories": list(categories),
-        "fewer": _count_text(None, k),
+        "fewer": count_text(None, k),
     }
 
 
@@ -728,7 +734,7 @@ def _walks(publication: Publication) -> dict | None:
         parameters.setdefault(row.group, row.group_label)
         area = areas.setdefault(row.area_id, {"name": row.area, "cells": {}})
         area["cells"][row.group] = (
-            number_format(round(row.share, 1), 1) if row.share is not None else _count_text(None, k)
+            number_format(round(row.share, 1), 1) if row.share is not None else count_text(None, k)
         )
     return {
         "columns": list(parameters.values()),
@@ -749,16 +755,16 @@ def _change(publication: Publication) -> dict | None:
             {
                 "area": row.area,
                 "category": row.category,
-                "now": _percent(row.share),
-                "before": _percent(row.detail.get("previous_value")),
+                "now": percent_text(row.share),
+                "before": percent_text(row.detail.get("previous_value")),
             }
             for row in areas
         ],
         "perception": [
             {
                 "label": row.group_label,
-                "now": _percent(row.share),
-                "before": _percent(row.detail.get("previous_value")),
+                "now": percent_text(row.share),
+                "before": percent_text(row.detail.get("previous_value")),
             }
             for row in perception
         ],

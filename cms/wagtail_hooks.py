@@ -39,3 +39,24 @@ def evidence_button(page, user, view_name, next_url=None):
         icon_name="openquote",
         priority=25,
     )
+
+
+# Residents' feedback on commitments: the moderation queue, its bulk actions and History, the
+# dashboard's pending count, and the guard against deleting a commitment that has feedback.
+from . import feedback_admin  # noqa: E402, F401
+
+
+# Commitments in spreadsheets (cms.commitment_csv_admin): import and export from the programme's
+# header menu.
+@hooks.register("register_admin_urls")
+def register_commitment_csv_urls():
+    from .commitment_csv_admin import urlpatterns
+
+    return [path("commitment-spreadsheets/", include((urlpatterns, "commitment_csv")))]
+
+
+@hooks.register("register_page_header_buttons")
+def commitment_csv_buttons(page, user, view_name, next_url=None):
+    from .commitment_csv_admin import commitment_csv_buttons as buttons
+
+    yield from buttons(page=page, user=user)

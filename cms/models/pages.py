@@ -17,7 +17,8 @@ from ..problems import QuoteBlock, ResultsPageForm
 
 
 class HomePage(Page):
-    """The site root in each language: what Convive is, and the consultations open now."""
+    """The site root in each language: what Convive is, the consultations open now, and the
+    programmes of commitments answering their diagnoses."""
 
     intro = RichTextField(_("introduction"), blank=True)
 
@@ -30,27 +31,31 @@ class HomePage(Page):
         verbose_name = _("home page")
 
     def get_context(self, request, *args, **kwargs):
+        from .programmes import ProgrammePage
+
         context = super().get_context(request, *args, **kwargs)
-        here = list(
-            ConsultationPage.objects.live()
-            .child_of(self)
-            .specific()
-            .order_by("-first_published_at")
+        context["consultations"], context["consultations_elsewhere"] = _listed(
+            ConsultationPage, home=self
         )
-        context["consultations"] = here
-        # A resident reading in a language a consultation has not been translated into should
-        # still find it: list the untranslated ones too, in the language they exist in.
-        translated = {page.translation_key for page in here}
-        elsewhere = {}
-        for page in (
-            ConsultationPage.objects.live()
-            .exclude(translation_key__in=translated)
-            .select_related("locale")
-            .order_by("-first_published_at")
-        ):
-            elsewhere.setdefault(page.translation_key, page)
-        context["consultations_elsewhere"] = list(elsewhere.values())
+        context["programmes"], context["programmes_elsewhere"] = _listed(ProgrammePage, home=self)
         return context
+
+
+def _listed(model, *, home: HomePage) -> tuple[list, list]:
+    """The live pages of `model` under this home page, newest first, and those not translated
+    into its language, in the language they exist in: a resident reading in a language a
+    consultation or programme has not been translated into should still find it."""
+    here = list(model.objects.live().child_of(home).specific().order_by("-first_published_at"))
+    translated = {page.translation_key for page in here}
+    elsewhere = {}
+    for page in (
+        model.objects.live()
+        .exclude(translation_key__in=translated)
+        .select_related("locale")
+        .order_by("-first_published_at")
+    ):
+        elsewhere.setdefault(page.translation_key, page)
+    return here, list(elsewhere.values())
 
 
 class ResultsPage(RoutablePageMixin, Page):
@@ -105,7 +110,24 @@ class ResultsPage(RoutablePageMixin, Page):
 
         context = super().get_context(request, *args, **kwargs)
         context.update(results_context(request=request, page=self))
+        # Outside the cached sections: a programme published later shows at once.
+        context["programmes"] = self.answering_programmes()
         return context
+
+    def answering_programmes(self) -> list:
+        """The live programmes answering this diagnosis (whichever language version of it they
+        name), each in the reader's language when translated."""
+        from ..commitments import localized
+        from .programmes import ProgrammePage
+
+        answering = {}
+        for programme in (
+            ProgrammePage.objects.live()
+            .filter(diagnoses__translation_key=self.translation_key)
+            .order_by("pk")
+        ):
+            answering.setdefault(programme.translation_key, programme)
+        return list(localized(answering.values()).values())
 
     @path("download/<str:name>/", name="results_download")
     def download_route(self, request, name):

@@ -19,6 +19,7 @@ they count together whatever language they came in.
 
 from decimal import Decimal
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -202,7 +203,7 @@ class ProgrammePage(RoutablePageMixin, Page):
 
         return reference_lookup(request, self)
 
-    @path("commitments.csv", name="programme_commitments_csv")
+    @path("commitments/csv/", name="programme_commitments_csv")
     def csv_route(self, request):
         from ..commitment_csv import commitments_csv_response
 
@@ -293,7 +294,11 @@ class CommitmentPage(RoutablePageMixin, Page):
         *Page.content_panels,
         FieldPanel("description"),
         MultiFieldPanel(
-            [FieldPanel("problems"), FieldPanel("areas"), FieldPanel("prevention_type")],
+            [
+                FieldPanel("problems", widget=forms.CheckboxSelectMultiple),
+                FieldPanel("areas", widget=forms.CheckboxSelectMultiple),
+                FieldPanel("prevention_type"),
+            ],
             heading=_("What it answers"),
         ),
         MultiFieldPanel(
@@ -306,9 +311,13 @@ class CommitmentPage(RoutablePageMixin, Page):
         ),
         MultiFieldPanel(
             [
-                FieldRowPanel([FieldPanel("status"), FieldPanel("progress")]),
+                # Plain selects: a short list, and the choosers' modals would offer statuses of
+                # other languages and pages of other programmes.
+                FieldRowPanel([FieldPanel("status", widget=forms.Select), FieldPanel("progress")]),
                 FieldRowPanel([FieldPanel("start_date"), FieldPanel("end_date")]),
-                FieldRowPanel([FieldPanel("parent_commitment"), FieldPanel("weight")]),
+                FieldRowPanel(
+                    [FieldPanel("parent_commitment", widget=forms.Select), FieldPanel("weight")]
+                ),
             ],
             heading=_("Progress"),
         ),

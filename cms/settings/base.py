@@ -237,6 +237,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "diagnosis.tasks.response_export_cleanup",
         "schedule": 3600.0,
     },
+    "complaint-sweep": {"task": "cms.tasks.complaint_sweep", "schedule": 600.0},
 }
 
 # --- Maps -------------------------------------------------------------------------------------

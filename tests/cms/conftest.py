@@ -52,7 +52,9 @@ def diagnosed(consultation, categories, barrios, submit, moderator_of_feedback, 
     lighting, harassment = page.problems.order_by("sort_order")
     lighting.categories.set([categories["lighting"]])
     lighting.areas.set([chico])
+    lighting.save()  # a parental many-to-many is written when its object is saved
     harassment.categories.set([categories["harassment"]])
+    harassment.save()
     return {
         "page": page,
         "lighting": lighting,
@@ -103,3 +105,137 @@ def make_commitment(programme):
         return CommitmentPage.objects.get(pk=page.pk)
 
     return _make
+
+
+# --- The public accountability pages (tests/cms/test_programme_pages.py) ------------------------
+
+
+def milestone_photo(title: str = "Poste nuevo", colour=(40, 90, 160)):
+    """A Wagtail image made from a generated JPEG, as a facilitator would upload it."""
+    import io
+
+    from django.core.files.images import ImageFile
+    from wagtail.images.models import Image
+
+    from tests.conftest import jpeg_bytes
+
+    return Image.objects.create(
+        title=title,
+        file=ImageFile(io.BytesIO(jpeg_bytes((960, 640), colour=colour)), name="hito.jpg"),
+    )
+
+
+def add_milestones(page: CommitmentPage, *milestones: dict) -> CommitmentPage:
+    """Publish `page` with milestones added; each dict gives date, title, text and optionally
+    `photo` (an Image) and `alt`."""
+    from cms.models import CommitmentMilestone
+
+    page = CommitmentPage.objects.get(pk=page.pk)
+    for spec in milestones:
+        media = []
+        if spec.get("photo") is not None:
+            media.append(
+                {
+                    "type": "photo",
+                    "value": {
+                        "image": spec["photo"].pk,
+                        "alt_text": spec.get("alt", ""),
+                        "decorative": False,
+                    },
+                }
+            )
+        page.milestones.add(
+            CommitmentMilestone(
+                date=spec["date"], title=spec["title"], text=spec.get("text", ""), media=media
+            )
+        )
+    page.save_revision().publish()
+    return CommitmentPage.objects.get(pk=page.pk)
+
+
+@pytest.fixture
+def realistic_programme(programme, make_commitment, diagnosed, barrios):
+    """A programme as a municipality would publish it: a parent commitment in El Chico with two
+    parts (weights 3 and 1), one answering harassment, one answering no problem, and milestones,
+    one with a photo."""
+    chico, lago = barrios[0], barrios[1]
+    parent = make_commitment(
+        "Entornos seguros en El Chico",
+        problems=[diagnosed["lighting"]],
+        areas=[chico],
+        status="in-progress",
+        budget_planned=Decimal("120000000"),
+        budget_spent=Decimal("45000000"),
+        start_date=datetime.date(2026, 2, 1),
+        end_date=datetime.date(2026, 12, 15),
+        prevention_type="situational",
+        description="Iluminar y despejar los caminos que residentes señalaron como oscuros.",
+        contact_name="Laura Gómez",
+        contact_email="seguridad@chapinero.gov.co",
+        contact_phone="+57 601 555 0101",
+    )
+    lights = make_commitment(
+        "Luminarias LED en la Carrera 7",
+        parent=parent,
+        problems=[diagnosed["lighting"]],
+        areas=[chico],
+        status="in-progress",
+        progress=80,
+        weight=Decimal(3),
+        agency="Empresa de Energía",
+        budget_planned=Decimal("90000000"),
+        budget_spent=Decimal("40000000"),
+        start_date=datetime.date(2026, 2, 1),
+        end_date=datetime.date(2026, 9, 30),
+    )
+    paths = make_commitment(
+        "Poda y limpieza de senderos",
+        parent=parent,
+        problems=[diagnosed["lighting"]],
+        areas=[chico],
+        status="planned",
+        weight=Decimal(1),
+        agency="Jardín Botánico",
+        budget_planned=Decimal("30000000"),
+        budget_spent=Decimal("5000000"),
+    )
+    escorts = make_commitment(
+        "Acompañamiento a la salida del metro",
+        problems=[diagnosed["harassment"]],
+        areas=[lago],
+        status="started",
+        prevention_type="social",
+        budget_planned=Decimal("60000000"),
+        budget_spent=Decimal("0"),
+        start_date=datetime.date(2026, 3, 1),
+    )
+    forum = make_commitment(
+        "Mesa trimestral de seguridad con residentes",
+        status="completed",
+        prevention_type="community",
+        agency="Alcaldía Local de Chapinero",
+    )
+    photo = milestone_photo()
+    lights = add_milestones(
+        lights,
+        {"date": datetime.date(2026, 3, 2), "title": "Contrato firmado"},
+        {
+            "date": datetime.date(2026, 6, 20),
+            "title": "Primeras 40 luminarias instaladas",
+            "text": "Se instalaron 40 luminarias LED entre las calles 90 y 94.",
+            "photo": photo,
+            "alt": "Poste con luminaria LED nueva en la Carrera 7",
+        },
+    )
+    escorts = add_milestones(
+        escorts, {"date": datetime.date(2026, 4, 10), "title": "Primera ruta acompañada"}
+    )
+    return {
+        "programme": programme,
+        "parent": parent,
+        "lights": lights,
+        "paths": paths,
+        "escorts": escorts,
+        "forum": forum,
+        "photo": photo,
+    }

@@ -13,8 +13,10 @@ from django.utils import translation
 from django.utils.translation import gettext
 from wagtail.models import Site
 
+from cms.commitments import commitments_progress, programme_commitments
+from cms.demo_programme import PROGRAMME_SLUG_EN, PROGRAMME_SLUG_ES
 from cms.management.commands.load_demo import DEMO_BALLOTS, PREVIOUS_SLUG
-from cms.models import HomePage, ResultsPage
+from cms.models import CommitmentFeedback, CommitmentPage, HomePage, ProgrammePage, ResultsPage
 from diagnosis.models import (
     Concern,
     ConcernCategory,
@@ -215,6 +217,7 @@ def diagnosis_state() -> dict:
         "results_pages": sorted(ResultsPage.objects.values_list("pk", flat=True)),
         "publications": SnapshotPublication.objects.count(),
         "ballots": sorted(PrioritisationBallot.objects.values_list("pk", flat=True)),
+        "commitments": sorted(CommitmentPage.objects.values_list("pk", flat=True)),
     }
 
 
@@ -322,6 +325,45 @@ def test_demo_shows_the_diagnosis_cycle(client, django_capture_on_commit_callbac
         assert path in output
 
 
+def test_demo_answers_the_diagnosis_with_a_programme(client):
+    output = demo("--concerns", "120", "--responses", "20")
+    programme = ProgrammePage.objects.get(slug=PROGRAMME_SLUG_ES)
+    english = ProgrammePage.objects.get(slug=PROGRAMME_SLUG_EN)
+    spanish = ConsultationPage.objects.get(slug="chapinero", locale__language_code="es")
+    results = ResultsPage.objects.live().child_of(spanish).get()
+    assert list(programme.diagnoses.all()) == [results]
+    assert english.translation_key == programme.translation_key
+
+    commitments = programme_commitments(programme)
+    answered = {p.pk for c in commitments for p in c.problems.all()}
+    assert answered == set(results.problems.values_list("pk", flat=True))
+    # Every commitment exists in English too, and has a change in its public history.
+    assert CommitmentPage.objects.filter(locale__language_code="en").count() == len(commitments)
+    progress = commitments_progress(commitments)
+    for commitment in commitments:
+        assert commitment.status is not None and commitment.agency
+        parts = [c for c in commitments if c.parent_commitment_id == commitment.pk]
+        if parts:
+            total = sum(c.weight for c in parts)
+            assert progress[commitment.pk] == sum(progress[c.pk] * c.weight for c in parts) / total
+
+    for page in (programme, english):
+        response = client.get(page.url)
+        assert response.status_code == 200
+        text = html.unescape(response.content.decode())
+        for commitment in CommitmentPage.objects.child_of(page).live():
+            assert commitment.title in text
+            assert client.get(commitment.url).status_code == 200
+    # Residents have answered on one commitment, enough for its summary; three comments shown.
+    [rated] = {feedback.commitment for feedback in CommitmentFeedback.objects.all()}
+    approved = CommitmentFeedback.objects.filter(status=ModerationStatus.APPROVED)
+    assert approved.count() == 3
+    text = html.unescape(client.get(rated.url).content.decode())
+    assert "data-fewer-than-k" not in text
+    assert all(feedback.comment in text for feedback in approved)
+    assert programme.url in output
+
+
 def test_running_the_demo_again_keeps_one_demo_and_prints_working_passwords():
     demo("--concerns", "10", "--responses", "3")
     built = diagnosis_state()
@@ -331,6 +373,7 @@ def test_running_the_demo_again_keeps_one_demo_and_prints_working_passwords():
     assert len(built["snapshots"]) == 2  # the main consultation and its previous round
     assert len(built["results_pages"]) == 3  # Spanish, English, and the previous round's
     assert len(built["ballots"]) == DEMO_BALLOTS
+    assert ProgrammePage.objects.count() == 2  # Spanish and English
     assert ConsultationPage.objects.count() == 3  # Spanish, English, the previous round
     previous = ConsultationPage.objects.get(slug=PREVIOUS_SLUG)
     assert Concern.objects.exclude(consultation_key=previous.translation_key).count() == 10
@@ -365,6 +408,8 @@ def test_reset_rebuilds_the_demo():
     assert len(after["snapshots"]) == 2 and len(after["results_pages"]) == 3
     assert after["publications"] == before["publications"]
     assert len(after["ballots"]) == DEMO_BALLOTS
+    assert after["commitments"] and not set(after["commitments"]) & set(before["commitments"])
+    assert ProgrammePage.objects.count() == 2
     snapshot = DiagnosisSnapshot.objects.get(consultation_key=page.translation_key)
     assert snapshot.input_counts["concerns"] <= 8
     assert ResultsPage.objects.live().child_of(page).get().snapshot == snapshot

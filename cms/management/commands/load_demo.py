@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.models import Locale, Site
 
+from cms.demo_programme import demo_programme_build, demo_programme_delete
 from cms.models import HomePage, ResultsPage, ResultsProblem
 from cms.problems_admin import quotable_concerns, results_page_prepare
 from diagnosis.models import (
@@ -789,6 +790,8 @@ class Command(BaseCommand):
         users = self._users(password=options["password"])
 
         existing = ConsultationPage.objects.child_of(home).filter(slug=SLUG_ES).first()
+        if options["reset"]:
+            demo_programme_delete(home=home)
         if existing is not None and options["reset"]:
             self._delete(existing.specific)
             existing = None
@@ -842,7 +845,14 @@ class Command(BaseCommand):
                     }
                 )
             )
-        self._print(page, en_page, results, users)
+        programme = demo_programme_build(
+            home=home,
+            en_home=en_home,
+            results=results[0],
+            facilitator=facilitator,
+            moderator=users["moderador"][0],
+        )
+        self._print(page, en_page, results, users, programme)
 
     # --- Pieces ---------------------------------------------------------------------------------
 
@@ -1593,7 +1603,7 @@ class Command(BaseCommand):
             cast += 1
         return cast
 
-    def _print(self, page, en_page, results, users) -> None:
+    def _print(self, page, en_page, results, users, programme) -> None:
         base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
         rows = [(_("Site"), f"{base}/"), (_("Consultation"), f"{base}{page.url}")]
         if en_page is not None:
@@ -1604,6 +1614,7 @@ class Command(BaseCommand):
         if en_results is not None:
             rows.append((_("Results in English"), f"{base}{en_results.url}"))
         rows.append((_("Prioritise"), f"{base}{page.url}{page.reverse_subpage('prioritise')}"))
+        rows.append((_("Programme of commitments"), f"{base}{programme.url}"))
         rows.append((_("Admin site"), f"{base}/admin/"))
         width = max(len(label) for label, _url in rows) + 2
         lines = ["", _("Convive demo")]
