@@ -30,7 +30,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import HttpResponse
 from django.utils.text import slugify
 from django.utils.translation import gettext
@@ -212,6 +212,12 @@ def commitments_export(
     yield [c.name for c in columns]
     if public:
         commitments = programme_commitments(programme)
+        # One query per relation for the whole file, not per row.
+        prefetch_related_objects(
+            commitments,
+            "problems",
+            Prefetch("areas", queryset=Area.objects.defer("geometry")),
+        )
         shown = localized(commitments, programme.locale)
     else:
         commitments = [_latest(page) for page in programme_commitments_all(programme)]
@@ -226,11 +232,16 @@ def commitments_export(
             ),
             programme.locale,
         )
+    problems_shown = {}
+    if public:
+        problems_shown = localized(
+            {p for c in commitments for p in c.problems.all()}, programme.locale
+        )
     for commitment in commitments:
         text = shown[commitment.translation_key]
         problems = list(commitment.problems.all())
         if public:
-            problems = list(localized(problems, programme.locale).values())
+            problems = [problems_shown[p.translation_key] for p in problems]
         status = commitment.status
         if status is not None and public:
             status = statuses.get(status.translation_key, status)

@@ -634,6 +634,27 @@ def _number(value: Decimal | None) -> Decimal | None:
     return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
 
 
+def _family(original: CommitmentPage, others: list[CommitmentPage]) -> set[int]:
+    """The pks of the commitments `original` is part of (up the parent links) and of its parts
+    (down them, at every level), among `others`; loops in old links end the walk."""
+    parent_of = {c.pk: c.parent_commitment_id for c in others}
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in parent_of.items():
+        children.setdefault(parent, []).append(pk)
+    found: set[int] = set()
+    current = original.parent_commitment_id
+    while current is not None and current in parent_of and current not in found:
+        found.add(current)
+        current = parent_of[current]
+    stack = list(children.get(original.pk, [])) if original.pk else []
+    while stack:
+        pk = stack.pop()
+        if pk not in found and pk != original.pk:
+            found.add(pk)
+            stack.extend(children.get(pk, []))
+    return found
+
+
 def commitment_context(*, request, page: CommitmentPage) -> dict:
     """The commitment page's context (`CommitmentPage.get_context`): the wording of `page`, the
     facts of its original, its parts' progress, milestones with their photos, and its history."""
@@ -644,16 +665,19 @@ def commitment_context(*, request, page: CommitmentPage) -> dict:
         # The page is the original: use it as it is, so a preview shows its unsaved facts.
         original = page
     programme = page.get_parent().specific
-    originals = [c for c in programme_commitments(programme) if c.pk != original.pk]
+    everyone = [c for c in programme_commitments(programme) if c.pk != original.pk]
+    progress = commitments_progress([*everyone, original] if original.pk else everyone)
+    if original.pk is None:
+        progress[None] = Decimal(own_progress(original))  # a new page has no parts yet
+    # Only the commitments above and below this one are shown: read nothing more of the others.
+    family = _family(original, everyone)
+    originals = [c for c in everyone if c.pk in family]
     # The page's own relations are read as it holds them (in memory, in a preview).
     prefetch_related_objects(
-        [c for c in originals if c is not page],
+        originals,
         Prefetch("problems", queryset=ResultsProblem.objects.order_by("sort_order")),
         Prefetch("areas", queryset=Area.objects.defer("geometry").order_by("name")),
     )
-    progress = commitments_progress([*originals, original] if original.pk else originals)
-    if original.pk is None:
-        progress[None] = Decimal(own_progress(original))  # a new page has no parts yet
     originals.append(original)
     items, pages = _commitment_items(
         originals, progress=progress, locale=locale, languages=languages, request=request

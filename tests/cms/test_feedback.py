@@ -409,9 +409,11 @@ def test_a_complaint_on_a_commitment_without_contact_goes_to_the_moderators(
     with translation.override("es"):
         note = gettext(
             "This commitment has no contact e-mail, so the complaint was sent to the "
-            "moderators of Convive."
-        )
-    assert note.split(",")[0] in message.body
+            "moderators of Convive. Please pass it on to %(agency)s, who is responsible, and "
+            "add a contact e-mail to the commitment so that the next complaints reach them "
+            "directly."
+        ) % {"agency": commitment.agency}
+    assert note in " ".join(message.body.split())
     assert complaint.reference in message.body
     complaint.refresh_from_db()
     assert complaint.forwarded_at is not None

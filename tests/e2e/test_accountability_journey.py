@@ -2,8 +2,8 @@
 milestone to the programme in Wagtail's page editor and publishes it; a resident on a 360 px phone
 reads it — the problem it answers, its progress, the milestone — and says whether it is
 happening, with a rating and a comment, without an account. The comment appears once a moderator
-approves it. Everything the facilitator and the resident do goes through the browser. Screenshots
-go to test-results/accountability-journey/."""
+approves it. The pages the resident meets pass axe. Everything the facilitator and the resident
+do goes through the browser. Screenshots go to test-results/accountability-journey/."""
 
 import re
 from decimal import Decimal
@@ -25,6 +25,7 @@ from tests.cms.conftest import (  # noqa: F401  (fixtures)
 )
 from tests.diagnosis.conftest import staff
 from tests.diagnosis.test_diagnosis_runs import admin_tab
+from tests.e2e.test_accessibility import BLOCKING, axe_violations, describe
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -138,11 +139,28 @@ def test_a_facilitator_publishes_a_commitment_and_a_resident_rates_it(
     assert COMMENT in resident.inner_text("[data-comment] blockquote")
     resident.screenshot(path=SHOTS / "5-comment-shown-360.png", full_page=True)
 
-    # 7. Nothing left the machine.
-    elsewhere = [u for u in requests if not u.startswith(f"{live_server.url}/")]
-    assert all(u.startswith(TILES) for u in elsewhere), elsewhere
     with translation.override("es"):
         assert gettext("Is it happening?") in resident.inner_text("main")
+
+    # 7. The pages a resident meets here pass axe (WCAG 2.1 A and AA: nothing serious or
+    # critical), the complaint page and the reference lookup included.
+    found = []
+    for name, url in (
+        ("commitment", commitment.url),
+        ("complaint", commitment.url + commitment.reverse_subpage("commitment_complaint")),
+        ("lookup", programme.url + programme.reverse_subpage("programme_lookup")),
+    ):
+        resident.goto(live_server.url + url)
+        found.extend(
+            (name, violation)
+            for violation in axe_violations(resident)
+            if violation["impact"] in BLOCKING
+        )
+    assert not found, describe(found)
+
+    # 8. Nothing left the machine.
+    elsewhere = [u for u in requests if not u.startswith(f"{live_server.url}/")]
+    assert all(u.startswith(TILES) for u in elsewhere), elsewhere
     moderation_context.close()
     phone.close()
     context.close()
