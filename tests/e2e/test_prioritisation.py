@@ -65,7 +65,11 @@ def test_a_resident_shares_points_on_a_phone(browser, live_server, voting):
 
     page.locator("#ballot-form button[type=submit]").click()
     page.wait_for_selector("#error-summary")
-    assert page.evaluate("document.activeElement.id") == "error-summary"
+    # The page's script moves the focus to the summary once it has run (it is deferred, so the
+    # summary is on screen a moment before): wait for it, and fail if it never comes.
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.id === 'error-summary'"
+    )
     assert not PrioritisationBallot.objects.exists()
     found += serious(page, "ballot-errors")
     page.screenshot(path=SHOTS / "2-phone-too-many.png", full_page=True)
