@@ -109,6 +109,18 @@ def request(
         connection.close()
 
 
+def timed(port: int, path: str, count: int) -> tuple[list[float], bytes]:
+    """`count` GETs of `path`, one at a time: their latencies (s) and the last body; each must
+    answer 200."""
+    latencies, body = [], b""
+    for _ in range(count):
+        started = time.monotonic()
+        status, _headers, body = request("GET", port, path)
+        latencies.append(time.monotonic() - started)
+        assert status == 200, (status, path, body[:300])
+    return latencies, body
+
+
 def cookies_from(headers: dict[str, list[str]]) -> dict[str, str]:
     cookies = {}
     for line in headers.get("set-cookie", []):

@@ -27,7 +27,7 @@ import time
 from datetime import date, timedelta
 from decimal import Decimal
 
-from common import django_setup, gunicorn, machine, percentile, request
+from common import django_setup, gunicorn, machine, percentile, timed
 
 SLUG = "bench-programme"
 TARGET_P95_MS = 300
@@ -151,16 +151,6 @@ def programme_prepare(size: int):
             )
     print(f"Built {size} commitments in {time.monotonic() - started:.1f} s")
     return programme
-
-
-def timed(port: int, path: str, count: int) -> tuple[list[float], bytes]:
-    latencies, body = [], b""
-    for _ in range(count):
-        started = time.monotonic()
-        status, _headers, body = request("GET", port, path)
-        latencies.append(time.monotonic() - started)
-        assert status == 200, (status, path, body[:300])
-    return latencies, body
 
 
 def main() -> None:

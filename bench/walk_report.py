@@ -27,7 +27,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
-from common import django_setup, gunicorn, machine, percentile, request
+from common import django_setup, gunicorn, machine, percentile, timed
 
 TARGET_P95_MS = 200
 BENCH_UUIDS = {
@@ -154,16 +154,6 @@ def walks_prepare(stops_per_walk: int):
         f"Created 2 walks × {stops_per_walk} approved stops in {time.monotonic() - started:.1f} s"
     )
     return walks["day"], walks["night"]
-
-
-def timed(port: int, path: str, count: int) -> tuple[list[float], bytes]:
-    latencies, body = [], b""
-    for _ in range(count):
-        started = time.monotonic()
-        status, _headers, body = request("GET", port, path)
-        latencies.append(time.monotonic() - started)
-        assert status == 200, (status, path, body[:300])
-    return latencies, body
 
 
 def main() -> None:

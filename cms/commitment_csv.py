@@ -30,7 +30,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, Q, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
 from django.utils.text import slugify
 from django.utils.translation import gettext
@@ -160,18 +160,6 @@ def programme_original(programme: ProgrammePage) -> ProgrammePage:
     )
 
 
-def programme_commitments_all(programme: ProgrammePage) -> list[CommitmentPage]:
-    """Every commitment of the programme, live or not, as originals (one per translation key),
-    in the order they were made: what the admin export lists and the import matches against."""
-    under = Q()
-    for translation in ProgrammePage.objects.filter(translation_key=programme.translation_key):
-        under |= Q(path__startswith=translation.path)
-    seen: dict = {}
-    for page in CommitmentPage.objects.filter(under, depth=programme.depth + 1).order_by("pk"):
-        seen.setdefault(page.translation_key, page)
-    return list(seen.values())
-
-
 def _latest(page: CommitmentPage) -> CommitmentPage:
     """The commitment as the editor shows it: its latest revision, draft or not."""
     latest = page.get_latest_revision_as_object() if page.latest_revision_id else page
@@ -220,7 +208,7 @@ def commitments_export(
         )
         shown = localized(commitments, programme.locale)
     else:
-        commitments = [_latest(page) for page in programme_commitments_all(programme)]
+        commitments = [_latest(page) for page in programme_commitments(programme, live_only=False)]
         shown = {c.translation_key: c for c in commitments}
     progress = commitments_progress(commitments)
     by_pk = {c.pk: c for c in commitments}
@@ -726,7 +714,7 @@ def _read_file(*, programme, file, user, result: ImportResult) -> list[_Row]:
         raise FileRefused(_("The file has no commitments, only the row naming the columns."))
 
     context = _context(programme, decimal_comma=delimiter == ";")
-    existing = programme_commitments_all(programme)
+    existing = programme_commitments(programme, live_only=False)
     by_external_id: dict[str, list[CommitmentPage]] = {}
     for page in existing:
         if page.external_id:

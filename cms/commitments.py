@@ -43,21 +43,22 @@ def commitment_original(page: CommitmentPage) -> CommitmentPage:
     return original or page
 
 
-def programme_commitments(programme: ProgrammePage) -> list[CommitmentPage]:
+def programme_commitments(
+    programme: ProgrammePage, *, live_only: bool = True
+) -> list[CommitmentPage]:
     """The programme's live commitments as originals (facts), whatever language `programme`
     is in: the commitments under every translation of the programme, one per translation key.
-    A programme previewed before its first save has none."""
+    A programme previewed before its first save has none. `live_only=False` adds drafts (the
+    spreadsheet export and import work on every commitment)."""
     if programme.pk is None or not programme.path:
         return []
     under = Q()
     for translation in ProgrammePage.objects.filter(translation_key=programme.translation_key):
         under |= Q(path__startswith=translation.path)
     seen = {}
+    pages = CommitmentPage.objects.live() if live_only else CommitmentPage.objects.all()
     for page in (
-        CommitmentPage.objects.live()
-        .filter(under, depth=programme.depth + 1)
-        .select_related("status")
-        .order_by("pk")
+        pages.filter(under, depth=programme.depth + 1).select_related("status").order_by("pk")
     ):
         seen.setdefault(page.translation_key, page)
     return list(seen.values())

@@ -42,7 +42,6 @@ from datetime import timedelta
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.paginator import Paginator
@@ -56,7 +55,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from diagnosis.services.groups import MODERATORS
+from diagnosis.services.processing import moderator_emails
 from diagnosis.statistics import Suppressed, clamp_k, publishable_share, suppress_counts
 from maps.models import ModerationStatus
 from maps.moderation import ModerationPolicy, decision_record, decision_record_bulk
@@ -292,15 +291,6 @@ def complaint_enqueue_forward(*, complaint_id: int) -> bool:
     return True
 
 
-def moderator_recipients() -> list[str]:
-    """Who is told when no one else is: active Moderators with an address, and
-    `CONVIVE_MODERATOR_EMAILS` (as for new concerns, `diagnosis.services.processing`)."""
-    users = (
-        get_user_model().objects.filter(groups__name=MODERATORS, is_active=True).exclude(email="")
-    )
-    return sorted({user.email for user in users} | set(settings.CONVIVE_MODERATOR_EMAILS))
-
-
 def _complaint_message(complaint: CommitmentFeedback, *, to_moderators: bool) -> tuple[str, str]:
     """Subject and body, in the active language."""
     commitment = complaint.commitment
@@ -381,7 +371,7 @@ def complaint_send(*, complaint_id: int) -> bool:
             return False
         commitment = complaint.commitment
         to_moderators = not commitment.contact_email
-        recipients = moderator_recipients() if to_moderators else [commitment.contact_email]
+        recipients = moderator_emails() if to_moderators else [commitment.contact_email]
         if not recipients:
             logger.warning(
                 "Complaint %s: commitment %s has no contact e-mail and there is no moderator "

@@ -91,11 +91,17 @@ def _make_thumbnail(concern: Concern) -> None:
     concern.photo_thumbnail.save(f"{concern.reference}.jpg", ContentFile(buffer.getvalue()), False)
 
 
-def _notify_moderators(concern: Concern) -> None:
+def moderator_emails() -> list[str]:
+    """Who is told of something to moderate: the active Moderators with an address, and
+    `CONVIVE_MODERATOR_EMAILS`. Also used for complaints that have nobody else to go to."""
     users = (
         get_user_model().objects.filter(groups__name=MODERATORS, is_active=True).exclude(email="")
     )
-    recipients = sorted({u.email for u in users} | set(settings.CONVIVE_MODERATOR_EMAILS))
+    return sorted({u.email for u in users} | set(settings.CONVIVE_MODERATOR_EMAILS))
+
+
+def _notify_moderators(concern: Concern) -> None:
+    recipients = moderator_emails()
     if not recipients:
         return
     # Moderators read the admin in the site's default language; the notice carries no resident text.
