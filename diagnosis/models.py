@@ -12,7 +12,7 @@ from wagtail.models import TranslatableMixin
 from wagtail.search import index
 from wagtail_localize.fields import SynchronizedField, TranslatableField
 
-from maps.codes import new_reference
+from maps.codes import new_code, new_reference
 from maps.demography import AgeBand
 from maps.models import ModerationStatus
 
@@ -118,6 +118,11 @@ def concern_photo_path(instance, filename):
     return f"concerns/{instance.submitted_at:%Y/%m}/{uuid.uuid4().hex}.jpg"
 
 
+def new_public_id() -> str:
+    """A concern's public identifier in open data: 10 random characters (32¹⁰ ≈ 10¹⁵)."""
+    return new_code(10)
+
+
 class Concern(models.Model):
     """Something a resident reported: what, where, when, who is affected.
 
@@ -168,6 +173,8 @@ class Concern(models.Model):
         ONLINE = "online", _("Online, by the resident")
         FACILITATOR = "facilitator", _("By a facilitator on a resident's behalf")
         PAPER = "paper", _("From a paper form")
+        OPEN311 = "open311", _("From another reporting app (Open311)")
+        IMPORT = "import", _("Imported from a file")
 
     # The same states and words as every moderated contribution (walk stops too).
     Status = ModerationStatus
@@ -240,6 +247,17 @@ class Concern(models.Model):
     reference = models.CharField(
         _("reference code"), max_length=9, unique=True, default=new_reference, editable=False
     )
+    # The identifier open data uses (Open311 `service_request_id`, OGC feature id): random and
+    # unrelated to `reference`, which is the resident's private receipt and is never published.
+    public_id = models.CharField(
+        _("public identifier"),
+        max_length=12,
+        # Null only for the migration that adds it (SpatiaLite cannot rebuild a geometry table);
+        # every concern gets one on creation, and a partial unique index keeps them unique.
+        null=True,
+        default=new_public_id,
+        editable=False,
+    )
     idempotency_key = models.UUIDField(unique=True, editable=False)
     submitted_at = models.DateTimeField(_("submitted"), db_index=True)
 
@@ -271,6 +289,13 @@ class Concern(models.Model):
             models.Index(fields=["status", "submitted_at"], name="concern_queue"),
             models.Index(fields=["processed_at", "submitted_at"], name="concern_unprocessed"),
         ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["public_id"],
+                condition=models.Q(public_id__isnull=False),
+                name="concern_public_id_unique",
+            ),
+        ]
 
     def __str__(self):
         return self.reference
@@ -290,6 +315,35 @@ class Concern(models.Model):
             if status == (self.Status.APPROVED,):
                 map_counts_adjust(changes=[(self, -1)])
             return super().delete(*args, **kwargs)
+
+
+class ConcernContact(models.Model):
+    """Contact details a reporting app sent with a concern (Open311 `email`, `phone`, names).
+
+    Residents of the site never give any; an Open311 client may, so that the municipality can
+    answer. They are kept apart from the concern so that no query for public data can select
+    them by accident, are shown only to moderators, and leave with the concern when it is deleted.
+    """
+
+    concern = models.OneToOneField(
+        Concern, on_delete=models.CASCADE, related_name="contact", verbose_name=_("concern")
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    # Open311 `device_id` / `account_id`: the client's own identifiers, for its questions to us.
+    device_id = models.CharField(_("device"), max_length=100, blank=True)
+    account_id = models.CharField(_("account"), max_length=100, blank=True)
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("contact of a concern")
+        verbose_name_plural = _("contacts of concerns")
+
+    def __str__(self):
+        return " ".join(filter(None, [self.first_name, self.last_name])) or self.email or self.phone
 
 
 class ConcernCellCount(models.Model):
@@ -433,7 +487,11 @@ class QuestionnaireResponse(models.Model):
     submitted_at = models.DateTimeField(_("submitted"))
     idempotency_key = models.UUIDField(unique=True, editable=False)
     source = models.CharField(
-        _("source"), max_length=12, choices=Concern.Source.choices, default=Concern.Source.ONLINE
+        _("source"),
+        max_length=12,
+        # Questionnaires are answered on the site or entered from paper, never sent by other apps.
+        choices=Concern.Source.choices[:3],
+        default=Concern.Source.ONLINE,
     )
     # The day written on a paper form or interview sheet, when a facilitator typed it in later;
     # `submitted_at` stays the moment it was stored. Analyses by date use

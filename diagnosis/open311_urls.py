@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the open-data work (issue 8)."""
+
+urlpatterns: list = []
