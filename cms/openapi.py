@@ -17,8 +17,9 @@ def _fragments() -> list[dict]:
     from diagnosis.open_data_openapi import openapi_fragment as exports
 
     from .features_openapi import openapi_fragment as features
+    from .site_openapi import openapi_fragment as site
 
-    return [open311(), features(), exports()]
+    return [open311(), features(), exports(), site()]
 
 
 def openapi_document(*, server_url: str) -> dict:

@@ -49,3 +49,103 @@ def public_concerns_data(submit, categories):
         "rejected": rejected,
         "sensitive": sensitive,
     }
+
+
+# --- A whole open site: every kind of public data, and every kind of private detail --------------
+# The accountability fixtures (a published diagnosis with problems, a programme, commitments) are
+# shared with tests/cms.
+from tests.cms.conftest import (  # noqa: E402, F401
+    diagnosed,
+    facilitator_user,
+    make_commitment,
+    moderator_of_feedback,
+    programme,
+)
+from tests.conftest import WALK_ROUTE, jpeg_bytes  # noqa: E402
+
+# Private details planted in the data; no open-data response or file may contain any of them.
+SECRET_DESCRIPTION = "Texto privado 7Q2Z: la vecina del 4B"
+SECRET_EMAIL = "vecina.privada@example.org"
+SECRET_PHONE = "+57 300 555 0199"
+SECRET_NAME = "Rosalba Privada"
+SECRET_NOTES_PENDING = "Nota pendiente K9X4"
+
+
+@pytest.fixture
+def open_site(public_concerns_data, diagnosed, make_commitment, walk, categories, submit):  # noqa: F811
+    """Everything the open-data endpoints publish, next to everything they must withhold.
+
+    Public: approved concerns (fuzzed), k sensitive concerns (area total only), a published walk
+    report with one approved stop, a published diagnosis with problems, a live commitment.
+    Private: exact points, references, descriptions, a photo, an Open311 contact, a pending stop,
+    pending/rejected concerns.
+    """
+    import uuid
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from diagnosis.models import ConcernContact
+    from maps.models import SafetyWalk
+    from maps.walk_moderation import walk_stop_moderate
+    from maps.walks import walk_stop_record
+
+    with_photo = submit(
+        description=SECRET_DESCRIPTION,
+        point=at(EXACT_POINTS[1]),
+        photo=SimpleUploadedFile("p.jpg", jpeg_bytes(), content_type="image/jpeg"),
+    )
+    approve(with_photo)
+    ConcernContact.objects.create(
+        concern=public_concerns_data["shown"][0],
+        email=SECRET_EMAIL,
+        phone=SECRET_PHONE,
+        first_name=SECRET_NAME,
+    )
+    moderator = get_user_model().objects.get(username="moderator")
+    shown_stop = walk_stop_record(
+        walk=walk,
+        idempotency_key=uuid.uuid4(),
+        point=Point(*WALK_ROUTE[1], srid=4326),
+        located_by="gps",
+        feeling="frightening",
+        scores={"lighting": 0, "people": 1},
+        hazards=["maintenance"],
+        notes="Poste roto.",
+    ).stop
+    walk_stop_moderate(stop=shown_stop, user=moderator, status="approved")
+    pending_stop = walk_stop_record(
+        walk=walk,
+        idempotency_key=uuid.uuid4(),
+        point=Point(*WALK_ROUTE[2], srid=4326),
+        located_by="gps",
+        feeling="uncomfortable",
+        notes=SECRET_NOTES_PENDING,
+    ).stop
+    SafetyWalk.objects.filter(pk=walk.pk).update(status="done", report_published_at=timezone.now())
+    commitment = make_commitment(
+        "Luminarias en El Chico",
+        problems=[diagnosed["lighting"]],
+        areas=[diagnosed["chico"]],
+        status="in-progress",
+    )
+    with_photo.refresh_from_db()
+    private_concerns = [
+        *public_concerns_data["shown"],
+        public_concerns_data["asset"],
+        public_concerns_data["pending"],
+        public_concerns_data["rejected"],
+        *public_concerns_data["sensitive"],
+        with_photo,
+        *diagnosed["concerns"],
+    ]
+    return {
+        **public_concerns_data,
+        "with_photo": with_photo,
+        "shown_stop": shown_stop,
+        "pending_stop": pending_stop,
+        "walk": walk,
+        "diagnosed": diagnosed,
+        "commitment": commitment,
+        "private_concerns": private_concerns,
+    }
