@@ -99,8 +99,8 @@ shaped AS (
 INSERT INTO diagnosis_concern (
     consultation_id, consultation_key, category_id, category_key, description, point, area_id,
     place_description, public_point, cell_x, cell_y, time_band, day_type, frequency, affected,
-    gender, gender_description, age_band, source, language, reference, idempotency_key,
-    submitted_at, status, moderation_reason, moderated_at, processed_at
+    gender, gender_description, age_band, source, language, reference, public_id,
+    idempotency_key, submitted_at, status, moderation_reason, moderated_at, processed_at
 )
 SELECT
     %(consultation_id)s, %(consultation_key)s, category_id, category_key, '',
@@ -113,7 +113,8 @@ SELECT
     CASE WHEN area_only THEN NULL ELSE cx END,
     CASE WHEN area_only THEN NULL ELSE cy END,
     (ARRAY['morning', 'afternoon', 'evening', 'night', 'any'])[1 + floor(r_time * 5)::int],
-    'both', 'often', '[]'::jsonb, '', '', '', 'online', 'es', reference, gen_random_uuid(),
+    'both', 'often', '[]'::jsonb, '', '', '', 'online', 'es', reference,
+    upper(substr(md5(reference || gen_random_uuid()::text), 1, 12)), gen_random_uuid(),
     submitted, status, '',
     CASE WHEN status = 'pending' THEN NULL ELSE submitted + interval '1 day' END,
     submitted + interval '5 seconds'

@@ -993,3 +993,96 @@ __all__ += [
     "SnapshotImmutable",
     "SnapshotPublication",
 ]
+
+
+# --- Open-data exports --------------------------------------------------------------------------
+
+
+def new_open_data_export_id() -> str:
+    """A random, URL-safe identifier (128 bits): export ids are public and must not be guessable."""
+    import secrets
+
+    return secrets.token_urlsafe(16)
+
+
+class OpenDataExport(models.Model):
+    """One bulk open-data file (public concerns, area totals or walk stops as CSV, GeoJSON or
+    XLSX), asked for by anyone on the open-data page or through `/api/exports/`.
+
+    Made by a background job (`diagnosis.tasks.open_data_export`) that records progress here.
+    The same request (dataset, format, consultation, language) while the data has not changed
+    (`data_version`) reuses a finished file, so a crowd asking for one file costs one export.
+    Files hold only public data (through `diagnosis.public_data`) and live in default storage;
+    they are served by a download view and deleted when they expire
+    (`diagnosis.services.open_data_exports`). No one's identity or address is recorded.
+    """
+
+    class Dataset(models.TextChoices):
+        CONCERNS = "concerns", _("Public concerns")
+        AREA_TOTALS = "area-totals", _("Concern totals per area and category")
+        WALK_STOPS = "walk-stops", _("Safety walk stops")
+
+    class Format(models.TextChoices):
+        CSV = "csv", _("CSV (UTF-8)")
+        GEOJSON = "geojson", _("GeoJSON")
+        XLSX = "xlsx", _("Excel workbook (XLSX)")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("In progress")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    class Error(models.TextChoices):
+        FAILED = "failed", _("The export failed. Please try again later.")
+        NOT_QUEUED = (
+            "not-queued",
+            _("The export could not be started. Try again in a few minutes."),
+        )
+        INTERRUPTED = (
+            "interrupted",
+            _("The export stopped before it finished. Ask for it again."),
+        )
+
+    id = models.CharField(
+        primary_key=True, max_length=32, default=new_open_data_export_id, editable=False
+    )
+    dataset = models.CharField(_("dataset"), max_length=16, choices=Dataset.choices)
+    format = models.CharField(_("format"), max_length=8, choices=Format.choices)
+    consultation_key = models.UUIDField(null=True, blank=True, editable=False)
+    language = models.CharField(_("language"), max_length=10)
+    data_version = models.CharField(max_length=64, editable=False)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    rows_done = models.PositiveIntegerField(_("rows written"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows to write"), null=True, blank=True)
+    file = models.FileField(pgettext_lazy("export", "file"), upload_to="open-data/", blank=True)
+    size = models.PositiveBigIntegerField(_("size in bytes"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=12, choices=Error.choices, blank=True)
+    error_detail = models.CharField(_("technical detail"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("open-data export")
+        verbose_name_plural = _("open-data exports")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["dataset", "format", "consultation_key", "language", "data_version"],
+                name="open_data_export_match",
+            ),
+            models.Index(fields=["status", "finished_at"], name="open_data_export_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.dataset} · {self.format} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+__all__ += ["OpenDataExport"]

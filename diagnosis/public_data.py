@@ -27,10 +27,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.gis.geos import Polygon
-from django.db.models import FloatField, Func, QuerySet
+from django.db import connections
+from django.db.models import FloatField, Func, QuerySet, TextField
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
-from maps.models import ModerationStatus
+from maps.models import Area, ModerationStatus
 from maps.suppression import suppression_k
 from maps.walk_report import walk_stop_rows, walks_published
 
@@ -100,6 +102,9 @@ class PublicConcerns:
     def __init__(self, where: ConcernFilter | None = None):
         self.where = where or ConcernFilter()
         self.catalogue = category_catalogue()
+        # By UUID and by its text: PostgreSQL rows carry the key as text (see `_values`).
+        self._by_key = {**self.catalogue, **{str(k): v for k, v in self.catalogue.items()}}
+        self._areas: dict[int, str] | None = None
 
     def public_category_keys(self) -> list[uuid.UUID]:
         wanted = self.where.category_keys
@@ -135,25 +140,29 @@ class PublicConcerns:
         return self.queryset().count()
 
     def _values(self):
-        return (
-            self.queryset()
-            .annotate(lon=_X("public_point"), lat=_Y("public_point"))
-            .order_by("-pk")
-            .values_list(
-                "public_id",
-                "consultation_key",
-                "category_key",
-                "area_id",
-                "area__name",
-                "submitted_at",
-                "lon",
-                "lat",
-            )
+        # Read in SQL what is cheap there and slow to load row by row in Python: the local day
+        # (not a time-zone-aware date-time), the keys as text on PostgreSQL (not UUID objects),
+        # and the area's id only (names are looked up once, in `_area_names`).
+        rows = self.queryset().annotate(
+            lon=_X("public_point"), lat=_Y("public_point"), day=TruncDate("submitted_at")
         )
+        keys = ("consultation_key", "category_key")
+        if connections[rows.db].vendor == "postgresql":
+            rows = rows.annotate(
+                consultation_text=Cast("consultation_key", TextField()),
+                category_text=Cast("category_key", TextField()),
+            )
+            keys = ("consultation_text", "category_text")
+        return rows.order_by("-pk").values_list("public_id", *keys, "area_id", "day", "lon", "lat")
 
-    def _row(self, values: tuple, local) -> dict:
-        public_id, consultation_key, category_key, area_id, area_name, submitted, lon, lat = values
-        category = self.catalogue[category_key]
+    def _area_names(self) -> dict[int, str]:
+        if self._areas is None:
+            self._areas = dict(Area.objects.values_list("pk", "name"))
+        return self._areas
+
+    def _row(self, values: tuple, areas: dict[int, str]) -> dict:
+        public_id, consultation_key, category_key, area_id, day, lon, lat = values
+        category = self._by_key[category_key]
         return {
             "id": public_id,
             "consultation": str(consultation_key),
@@ -161,22 +170,23 @@ class PublicConcerns:
             "category_name": category["name"],
             "kind": category["kind"],
             "area_id": area_id,
-            "area": area_name or "",
-            "date": local(submitted).date(),
+            "area": areas.get(area_id, "") if area_id is not None else "",
+            "date": day,
             "status": "open",
             "lon": None if lon is None else round(lon, COORD_DECIMALS),
             "lat": None if lat is None else round(lat, COORD_DECIMALS),
         }
 
     def page(self, *, offset: int = 0, limit: int = 100) -> list[dict]:
-        local = timezone.localtime
-        return [self._row(values, local) for values in self._values()[offset : offset + limit]]
+        rows = list(self._values()[offset : offset + limit])
+        areas = self._area_names() if rows else {}
+        return [self._row(values, areas) for values in rows]
 
     def iterate(self, *, chunk_size: int = 5000) -> Iterator[dict]:
         """Every row, read from a server-side cursor in chunks: memory stays flat."""
-        local = timezone.localtime
+        areas = self._area_names()
         for values in self._values().iterator(chunk_size=chunk_size):
-            yield self._row(values, local)
+            yield self._row(values, areas)
 
 
 def public_concerns(where: ConcernFilter | None = None) -> PublicConcerns:

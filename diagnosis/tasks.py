@@ -35,3 +35,20 @@ def diagnosis_run(run_id: int) -> bool:
     from .services.diagnosis_runs import diagnosis_run_execute
 
     return diagnosis_run_execute(run_id=run_id)
+
+
+@shared_task(name="diagnosis.tasks.open_data_export")
+def open_data_export_task(export_id: str) -> bool:
+    """Write an open-data export file; False when another delivery already did (or it failed,
+    which is recorded on the export)."""
+    from .services.open_data_exports import open_data_export_run
+
+    return open_data_export_run(export_id=export_id)
+
+
+@shared_task(name="diagnosis.tasks.open_data_export_cleanup")
+def open_data_export_cleanup() -> int:
+    """Delete expired open-data files (for the beat schedule)."""
+    from .services.open_data_exports import open_data_exports_cleanup
+
+    return open_data_exports_cleanup()
