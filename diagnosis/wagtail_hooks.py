@@ -173,3 +173,17 @@ def questionnaire_tool_links(request, page):
         for label, url, _icon in _questionnaire_tools(request.user, page)
         if url != here
     ]
+
+
+# Importing reports from another system's CSV file (Open311 / NYC 311): admin URLs, the
+# Participation menu item and this header button (docs/open311-import.md).
+from . import open311_csv_admin  # noqa: E402
+
+
+@hooks.register("register_page_header_buttons")
+def open311_csv_header_button(page, user, view_name, next_url=None):
+    """The "Import reports (CSV)" item in a consultation's "…" menu, for facilitators."""
+    tool = open311_csv_admin.open311_csv_consultation_button(user, page)
+    if tool is not None:
+        label, url, icon = tool
+        yield Button(label, url, icon_name=icon, priority=95)

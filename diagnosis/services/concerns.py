@@ -2,6 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.gis.geos import Point
 from django.core.cache import cache
@@ -172,6 +173,7 @@ def concern_submit(
     source: str = Concern.Source.ONLINE,
     entered_by=None,
     enforce_open: bool = True,
+    submitted_at: datetime | None = None,
 ) -> SubmitResult:
     """Store a resident's concern, or refuse it with a message in the active language.
 
@@ -182,6 +184,10 @@ def concern_submit(
     The photo is re-encoded with all metadata removed before anything is saved. A repeated
     idempotency key returns the concern stored the first time, even if the rules have changed
     since.
+
+    `submitted_at` is when the resident reported it, for reports that reached another system
+    first (a file import keeps the original request date, which decides the diagnosis window);
+    by default, now.
 
     A fresh submission costs two queries: locating the point and the INSERT. The rules come from
     the cache, and double submits are found by the unique idempotency key refusing the INSERT,
@@ -226,7 +232,7 @@ def concern_submit(
         language=language,
         entered_by=entered_by,
         idempotency_key=idempotency_key,
-        submitted_at=timezone.now(),
+        submitted_at=submitted_at or timezone.now(),
     )
     if point is not None:
         concern.public_point, concern.cell_x, concern.cell_y = public_location(

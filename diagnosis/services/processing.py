@@ -101,6 +101,9 @@ def moderator_emails() -> list[str]:
 
 
 def _notify_moderators(concern: Concern) -> None:
+    if concern.source == Concern.Source.IMPORT:
+        # An import tells moderators once for the whole file (moderators_notify_import).
+        return
     recipients = moderator_emails()
     if not recipients:
         return
@@ -113,6 +116,25 @@ def _notify_moderators(concern: Concern) -> None:
         ) % {
             "category": concern.category.name,
             "consultation": concern.consultation.title,
+            "url": f"{settings.WAGTAILADMIN_BASE_URL}/admin/snippets/diagnosis/concern/",
+        }
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+
+
+def moderators_notify_import(*, consultation, count: int) -> None:
+    """One notice for a whole imported file, instead of one per concern (a 311 export holds
+    hundreds of rows). Carries no text from the file."""
+    recipients = moderator_emails()
+    if not recipients or count <= 0:
+        return
+    with override(settings.LANGUAGE_CODE):
+        subject = _("%(count)d imported concerns to moderate") % {"count": count}
+        body = _(
+            "%(count)d concerns were imported from a file into “%(consultation)s” and await "
+            "moderation.\n\n%(url)s"
+        ) % {
+            "count": count,
+            "consultation": consultation.title,
             "url": f"{settings.WAGTAILADMIN_BASE_URL}/admin/snippets/diagnosis/concern/",
         }
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
