@@ -302,3 +302,34 @@ LOGGING = {
 # Convive only reads geometries as GeoJSON/WKB with SRID 4326 and never accepts user-supplied
 # spatial reference definitions, so the warning does not apply.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# --- Open311 GeoReport v2 (diagnosis.open311, docs/open311.md) ------------------------------------
+# Comma-separated API keys; empty: anyone may POST a service request (still moderated).
+CONVIVE_OPEN311_API_KEYS = env_list("CONVIVE_OPEN311_API_KEYS")
+# Service requests one client may POST per window ("N/seconds"), counted as for the concern form.
+CONVIVE_OPEN311_RATE_LIMIT = os.environ.get("CONVIVE_OPEN311_RATE_LIMIT", "20/3600")
+# Texts of the discovery document; empty: a generic, translated sentence.
+CONVIVE_OPEN311_CONTACT = os.environ.get("CONVIVE_OPEN311_CONTACT", "")
+CONVIVE_OPEN311_KEY_SERVICE = os.environ.get("CONVIVE_OPEN311_KEY_SERVICE", "")
+
+# Open-data exports (docs/open-data.md): expired files are deleted every hour.
+CELERY_BEAT_SCHEDULE["open-data-export-cleanup"] = {
+    "task": "diagnosis.tasks.open_data_export_cleanup",
+    "schedule": 3600.0,
+}
+# How long an export's file is kept (hours), new exports one client may ask for per window, and
+# the licence written into every file and API response.
+CONVIVE_OPEN_DATA_EXPORT_HOURS = float(os.environ.get("CONVIVE_OPEN_DATA_EXPORT_HOURS", "48"))
+CONVIVE_OPEN_DATA_EXPORT_RATE_LIMIT = os.environ.get(
+    "CONVIVE_OPEN_DATA_EXPORT_RATE_LIMIT", "10/3600"
+)
+CONVIVE_OPEN_DATA_LICENCE = os.environ.get("CONVIVE_OPEN_DATA_LICENCE", "CC BY 4.0")
+CONVIVE_OPEN_DATA_LICENCE_URL = os.environ.get(
+    "CONVIVE_OPEN_DATA_LICENCE_URL", "https://creativecommons.org/licenses/by/4.0/"
+)
+
+# Importing reports from another system's CSV (diagnosis.open311_csv, docs/open311-import.md).
+CONVIVE_OPEN311_IMPORT_MAX_BYTES = int(
+    os.environ.get("CONVIVE_OPEN311_IMPORT_MAX_BYTES", str(10 * 1024 * 1024))
+)
+CONVIVE_OPEN311_IMPORT_MAX_ROWS = int(os.environ.get("CONVIVE_OPEN311_IMPORT_MAX_ROWS", "20000"))

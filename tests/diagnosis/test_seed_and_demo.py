@@ -413,3 +413,12 @@ def test_reset_rebuilds_the_demo():
     snapshot = DiagnosisSnapshot.objects.get(consultation_key=page.translation_key)
     assert snapshot.input_counts["concerns"] <= 8
     assert ResultsPage.objects.live().child_of(page).get().snapshot == snapshot
+
+
+def test_the_demo_without_concerns_builds_for_the_benchmarks():
+    """`make bench-data` builds the demo with no concerns and adds a million of its own: the
+    diagnosis then publishes nothing by area, and the demo's problems are named without areas."""
+    demo("--concerns", "0")
+    page = ConsultationPage.objects.get(slug="chapinero", locale__language_code="es")
+    assert not page.concerns.exists()
+    assert ResultsPage.objects.filter(locale__language_code="es").exists()

@@ -1,5 +1,8 @@
 """Fixtures shared by the open-data tests (Open311, OGC API – Features, exports, imports)."""
 
+import itertools
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Point
@@ -9,6 +12,21 @@ from diagnosis.services import concern_moderate_bulk
 # Exact points inside El Chico with more decimals than anything published, so tests can look for
 # their 5-decimal rounding in responses and files.
 EXACT_POINTS = [(-74.051234, 4.673456), (-74.049871, 4.672219)]
+
+
+def contains_point(text: str, lon: float, lat: float, *, tolerance: float = 5e-6) -> bool:
+    """Whether `text` holds the point as two consecutive numbers, (lon, lat) or (lat, lon),
+    at any rounding down to 5 decimals (about 1 m).
+
+    Pairs, not single numbers: one rounded coordinate of a fuzzed public point can match an exact
+    one by chance (about one time in a hundred per point), the pair practically never.
+    """
+    numbers = [float(n) for n in re.findall(r"-?\d+\.\d+", text)]
+    return any(
+        (abs(a - lon) < tolerance and abs(b - lat) < tolerance)
+        or (abs(a - lat) < tolerance and abs(b - lon) < tolerance)
+        for a, b in itertools.pairwise(numbers)
+    )
 
 
 def decide(status, *concerns):
@@ -61,7 +79,7 @@ from tests.cms.conftest import (  # noqa: E402, F401
     moderator_of_feedback,
     programme,
 )
-from tests.conftest import WALK_ROUTE, jpeg_bytes  # noqa: E402
+from tests.conftest import along_route, jpeg_bytes  # noqa: E402
 
 # Private details planted in the data; no open-data response or file may contain any of them.
 SECRET_DESCRIPTION = "Texto privado 7Q2Z: la vecina del 4B"
@@ -106,7 +124,7 @@ def open_site(public_concerns_data, diagnosed, make_commitment, walk, categories
     shown_stop = walk_stop_record(
         walk=walk,
         idempotency_key=uuid.uuid4(),
-        point=Point(*WALK_ROUTE[1], srid=4326),
+        point=along_route(0.3),
         located_by="gps",
         feeling="frightening",
         scores={"lighting": 0, "people": 1},
@@ -117,7 +135,7 @@ def open_site(public_concerns_data, diagnosed, make_commitment, walk, categories
     pending_stop = walk_stop_record(
         walk=walk,
         idempotency_key=uuid.uuid4(),
-        point=Point(*WALK_ROUTE[2], srid=4326),
+        point=along_route(0.8),
         located_by="gps",
         feeling="uncomfortable",
         notes=SECRET_NOTES_PENDING,

@@ -28,7 +28,7 @@ CHECKS = [
 ]
 # Examples per operation: enough for schemathesis to try missing, malformed and boundary values
 # of every parameter, few enough to keep the suite fast (derandomized, so CI is repeatable).
-EXAMPLES = 25
+EXAMPLES = 30
 
 
 @pytest.fixture(autouse=True)
@@ -95,11 +95,14 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(open_site):
             suppress_health_check=list(HealthCheck),
         )
         def check(case):
-            case.call_and_validate(checks=CHECKS)
+            # The in-process WSGI transport does not undo Content-Encoding as HTTP clients do;
+            # the map endpoints gzip for clients that accept it, so ask for plain bodies.
+            case.call_and_validate(checks=CHECKS, headers={"Accept-Encoding": "identity"})
 
         try:
             check()
         except Exception as error:  # collect every operation's failure, then report them all
             failures.append(f"{operation.label}: {error}")
-    assert tried >= 6
+    # Open311 (16: JSON and XML), OGC API – Features (18), exports, the site's own endpoints.
+    assert tried >= 16 + 18 + 3 + 6
     assert not failures, "\n\n".join(failures)

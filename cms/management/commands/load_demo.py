@@ -1473,7 +1473,7 @@ class Command(BaseCommand):
         )[:3]
         publication = published_tables(snapshot, language="es")
         k = publication.k
-        cells = publication.tables["concerns_by_area_category"].rows
+        cells = publication.rows("concerns_by_area_category")
         problems = []
         for theme in themes:
             lead = categories[theme["codes"][0]]
