@@ -64,18 +64,21 @@ def _wants_html(request: HttpRequest) -> bool:
 
 
 def _check_parameters(request: HttpRequest, allowed: set[str]) -> None:
-    unknown = sorted(set(request.GET) - allowed - {"f"})
+    unknown = sorted(set(request.GET) - allowed - {"f", "lang"})
     if unknown:
         raise BadRequest(
             _("Unknown parameter: %(names)s. This resource accepts: %(allowed)s.")
             % {
                 "names": ", ".join(name[:40] for name in unknown),
-                "allowed": ", ".join(sorted(allowed | {"f"})),
+                "allowed": ", ".join(sorted(allowed | {"f", "lang"})),
             }
         )
 
 
 def _url(request: HttpRequest, path: str, **params) -> str:
+    # A language chosen with ?lang= (cms.middleware) follows the reader from page to page.
+    if request.GET.get("lang") and "lang" not in params:
+        params["lang"] = request.GET["lang"]
     query = urlencode({k: v for k, v in params.items() if v is not None})
     return request.build_absolute_uri(BASE + path) + (f"?{query}" if query else "")
 

@@ -17,7 +17,7 @@ def language_links(context):
 
     On a Wagtail page, each language links to that page's translation when one exists (so a resident
     stays on the same consultation), else to that language's home. Elsewhere Django's
-    `translate_url` swaps the language prefix.
+    `translate_url` swaps the language prefix, and a page without one gets `?lang=`.
     """
     request = context.get("request")
     page = context.get("page")
@@ -32,8 +32,16 @@ def language_links(context):
             url = translations[code]
         elif page is not None:
             url = f"/{code}/"
+        elif request is None:
+            url = f"/{code}/"
         else:
-            url = translate_url(request.get_full_path(), code) if request else f"/{code}/"
+            url = translate_url(request.get_full_path(), code)
+            if url == request.get_full_path() and not request.path.startswith(f"/{current}/"):
+                # A page without a language prefix (the OGC API's HTML): ?lang= chooses
+                # (cms.middleware.QueryLanguageMiddleware).
+                query = request.GET.copy()
+                query["lang"] = code
+                url = f"{request.path}?{query.urlencode()}"
         links.append({"code": code, "name": name, "url": url, "current": code == current})
     return {"links": links}
 

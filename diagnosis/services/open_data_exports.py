@@ -41,7 +41,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from maps.suppression import suppression_k
 from maps.walk_report import FORMULA_START
@@ -116,7 +116,7 @@ COLUMN_MEANINGS = {
     "walk": gettext_lazy("Safety walk (identifier)"),
     "walk_title": gettext_lazy("Title of the safety walk"),
     "walk_date": gettext_lazy("Date of the safety walk"),
-    "time_of_day": gettext_lazy("Time of day of the walk (day or night)"),
+    "time_of_day": gettext_lazy("Time of day of the walk: day, dusk or night"),
     "order": gettext_lazy("Order of the stop along the route"),
     "feeling": gettext_lazy("How the place felt to the walkers"),
     "lighting": gettext_lazy("Score: lighting"),
@@ -454,7 +454,7 @@ class XlsxWriter:
         )
         names = [
             escape(_sheet_name(_("Data")), {'"': "&quot;"}),
-            escape(_sheet_name(_("About")), {'"': "&quot;"}),
+            escape(_sheet_name(pgettext("spreadsheet sheet", "About")), {'"': "&quot;"}),
         ]
         self.zip.writestr(
             "[Content_Types].xml",

@@ -297,3 +297,14 @@ def test_new_exports_are_rate_limited_per_client(ask, public_concerns_data, sett
     assert int(limited["Retry-After"]) > 0
     assert "Try again in" in limited.json()["error"]
     assert OpenDataExport.objects.count() == 1
+
+
+def test_the_workbook_speaks_the_language_asked_for(ask, client, public_concerns_data):
+    from django.utils import translation
+    from django.utils.translation import pgettext
+
+    job = ask(dataset="concerns", format="xlsx", lang="es").job
+    _file, content = download(client, job)
+    about = openpyxl.load_workbook(io.BytesIO(content)).worksheets[1]
+    with translation.override("es"):
+        assert about.title == pgettext("spreadsheet sheet", "About") == "Acerca de"

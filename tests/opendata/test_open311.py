@@ -1,7 +1,7 @@
 """Open311 GeoReport v2 at /open311/v2/: what other reporting apps read and send.
 
 Responses are checked against the Open311 community's own JSON Schemas and Swagger definitions
-(/work/shared/data/open311-georeport-v2/schema-validation, CC BY 3.0, wiki.open311.org).
+(tests/data/open311-georeport-v2, CC BY 3.0, wiki.open311.org; see its SOURCE.md).
 """
 
 import datetime
@@ -27,7 +27,7 @@ from tests.opendata.conftest import (
     contains_point,
 )
 
-SCHEMAS = Path("/work/shared/data/open311-georeport-v2/schema-validation")
+SCHEMAS = Path(__file__).resolve().parent.parent / "data" / "open311-georeport-v2"
 V2 = "/open311/v2"
 
 

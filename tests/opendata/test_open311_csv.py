@@ -45,7 +45,9 @@ from maps.models import Area
 from tests.conftest import make_category
 from tests.diagnosis.conftest import staff
 
-NYC_FILE = Path("/work/shared/data/reports-crowdsourced/nyc311-sample/nyc311_sample_2024-05.csv")
+NYC_FILE = (
+    Path(__file__).resolve().parent.parent / "data" / "nyc311-sample" / "nyc311_sample_2024-05.csv"
+)
 NEW_YORK = ZoneInfo("America/New_York")
 # Around every point of the sample (40.514–40.906 N, 74.250–73.721 W).
 NYC_BOX = (-74.30, 40.45, -73.65, 40.95)
