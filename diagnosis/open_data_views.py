@@ -9,6 +9,7 @@ itself); a small script polls the API to update the job page live.
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -150,6 +151,9 @@ def export_json(request: HttpRequest, export: OpenDataExport) -> dict:
         return request.build_absolute_uri(reverse(name, kwargs={"export_id": export.pk}))
 
     links = {"self": absolute("open-data-export-detail")}
+    # A client that chose its language with ?lang= keeps it while it polls.
+    if request.GET.get("lang") in {code for code, _name in settings.LANGUAGES}:
+        links["self"] += "?" + urlencode({"lang": request.GET["lang"]})
     if done:
         links["download"] = absolute("open-data-export-download")
     with translation.override(export.language):
