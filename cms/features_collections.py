@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -126,8 +127,9 @@ def _intersects(geometry: dict | None, bbox: Bbox) -> bool:
     return GEOSGeometry(json.dumps(geometry)).intersects(Polygon.from_bbox(bbox))
 
 
-class Collection:
-    """One collection: an English id, a translated title and description."""
+class Collection(ABC):
+    """One collection: an English id, a translated title and description. Subclasses say how
+    to read its extent, a page of items and one item."""
 
     id: str = ""
     title = ""
@@ -137,21 +139,26 @@ class Collection:
     # (property, label) pairs shown as columns of the HTML table of items.
     columns: tuple[tuple[str, object], ...] = ()
 
+    @abstractmethod
     def extent(self) -> dict:
-        raise NotImplementedError
+        """See the class docstring."""
 
+    @abstractmethod
     def items(self, *, bbox: Bbox | None, days: Days | None, offset: int, limit: int) -> Page:
-        raise NotImplementedError
+        """See the class docstring."""
 
+    @abstractmethod
     def item(self, fid: str) -> dict | None:
-        raise NotImplementedError
+        """See the class docstring."""
 
 
 class InMemoryCollection(Collection):
-    """A collection small enough to build whole (a fixed number of queries) and page in Python."""
+    """A collection small enough to build whole (a fixed number of queries) and page in Python:
+    subclasses give `all()`, the features."""
 
+    @abstractmethod
     def all(self) -> list[dict]:
-        raise NotImplementedError
+        """See the class docstring."""
 
     def feature_day(self, feature: dict) -> datetime.date | None:
         return None
