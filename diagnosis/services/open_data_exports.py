@@ -50,6 +50,7 @@ from .. import public_data
 from ..models import Concern, OpenDataExport
 from ..pages import ConsultationPage
 from ..selectors import category_catalogue
+from .jobs import STALE_AFTER, job_claim
 
 logger = logging.getLogger("convive.exports")
 
@@ -61,7 +62,6 @@ Status = OpenDataExport.Status
 PROGRESS_EVERY = 20_000
 # A running export writes a heartbeat every few seconds at most; one silent this long lost its
 # worker.
-STALE_AFTER = timedelta(minutes=10)
 # Rows of failed and expired exports are kept this long (so a polling client learns what
 # happened), then deleted.
 FORGET_AFTER = timedelta(days=30)
@@ -624,14 +624,15 @@ def _detail(error: Exception) -> str:
 
 
 def _claim(export_id: str) -> OpenDataExport | None:
-    now = timezone.now()
-    claimable = Q(status=Status.QUEUED) | Q(
-        status=Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+    claimed = job_claim(
+        OpenDataExport,
+        export_id,
+        waiting=Status.QUEUED,
+        running=Status.RUNNING,
+        rows_done=0,
+        error="",
     )
-    claimed = OpenDataExport.objects.filter(claimable, pk=export_id).update(
-        status=Status.RUNNING, started_at=now, heartbeat_at=now, rows_done=0, error=""
-    )
-    return OpenDataExport.objects.get(pk=export_id) if claimed == 1 else None
+    return OpenDataExport.objects.get(pk=export_id) if claimed else None
 
 
 def open_data_export_run(*, export_id: str) -> bool:

@@ -32,7 +32,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -52,6 +52,7 @@ from ..questionnaire_blocks import (
     TIME_BAND,
     time_band_choices,
 )
+from .jobs import STALE_AFTER, job_claim
 from .questionnaires import DEFINITION_FORMAT
 
 logger = logging.getLogger("convive.exports")
@@ -63,7 +64,6 @@ EXPIRE_AFTER = timedelta(days=7)
 KEEP_PER_CONSULTATION = 10
 # A running export records a heartbeat with every chunk (well under a second each); one silent
 # for this long has lost its worker.
-STALE_AFTER = timedelta(minutes=10)
 MULTIPLE_SEPARATOR = "; "
 
 Status = ResponseExport.Status
@@ -640,20 +640,14 @@ def _detail(error: Exception) -> str:
 
 
 def _claim(export_id: int) -> ResponseExport | None:
-    now = timezone.now()
-    claimable = Q(status=Status.PENDING) | Q(
-        status=Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER
-    )
-    claimed = (
-        ResponseExport.objects.filter(claimable, pk=export_id).update(
-            status=Status.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            rows_done=0,
-            error="",
-            error_detail="",
-        )
-        == 1
+    claimed = job_claim(
+        ResponseExport,
+        export_id,
+        waiting=Status.PENDING,
+        running=Status.RUNNING,
+        rows_done=0,
+        error="",
+        error_detail="",
     )
     return (
         ResponseExport.objects.select_related("consultation").get(pk=export_id) if claimed else None
