@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tests.opendata.conftest import (
     EXACT_POINTS,
@@ -119,7 +120,7 @@ def test_concerns_are_public_points_and_days_only(client, open_site):
             round(concern.public_point.y, 5),
         ]
         assert feature["properties"]["category"] == "poor-lighting"
-        assert feature["properties"]["date"] == concern.submitted_at.date().isoformat()
+        assert feature["properties"]["date"] == timezone.localdate(concern.submitted_at).isoformat()
     # Placed by area only: listed without a geometry.
     harassment = [f for f in document["features"] if f["properties"]["category"] != "poor-lighting"]
     assert any(f["geometry"] is None for f in harassment)
@@ -264,12 +265,30 @@ def test_bbox_keeps_what_is_inside(client, open_site):
 
 def test_datetime_filters_on_days(client, open_site):
     concern = open_site["shown"][0]
-    day = concern.submitted_at.date()
+    day = timezone.localdate(concern.submitted_at)
     total = items(client, "concerns")["numberMatched"]
     assert items(client, "concerns", datetime=day.isoformat())["numberMatched"] == total
     assert items(client, "concerns", datetime=f"../{day.isoformat()}")["numberMatched"] == total
     assert items(client, "concerns", datetime="2001-01-01/2001-12-31")["numberMatched"] == 0
     assert items(client, "concerns", datetime="2001-01-01T10:00:00Z")["numberMatched"] == 0
+
+
+def test_days_are_local_days_of_the_site_not_utc_days(client, open_site):
+    """A concern sent at 22:00 in Bogotá is stored as 03:00 UTC the next day; readers see, and
+    filter on, the day the resident lived, whatever hour the suite runs at."""
+    from datetime import UTC, datetime
+
+    from diagnosis.models import Concern
+
+    concern = open_site["shown"][0]
+    Concern.objects.filter(pk=concern.pk).update(
+        submitted_at=datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
+    )
+    cache.clear()
+    on_ninth = items(client, "concerns", datetime="2026-03-09")
+    assert [f["id"] for f in on_ninth["features"]] == [concern.public_id]
+    assert on_ninth["features"][0]["properties"]["date"] == "2026-03-09"
+    assert items(client, "concerns", datetime="2026-03-10")["numberMatched"] == 0
 
 
 def test_areas_carry_population_and_published_totals(client, open_site):
