@@ -18,10 +18,9 @@ The computation itself is `diagnosis.engine`.
 """
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
@@ -37,12 +36,12 @@ from ..engine import (
 )
 from ..models import DiagnosisRun, DiagnosisSnapshot
 from ..pages import ConsultationPage
+from .jobs import STALE_AFTER, job_claim
 
 logger = logging.getLogger("convive.diagnosis")
 
-# The engine records a heartbeat after every step (seconds each, even on a million concerns);
-# a running run silent for this long has lost its worker.
-STALE_AFTER = timedelta(minutes=10)
+# The engine records a heartbeat after every step (seconds each, even on a million concerns), so
+# a running run silent for `STALE_AFTER` has lost its worker.
 
 Status = DiagnosisRun.Status
 
@@ -152,14 +151,13 @@ def diagnosis_run_execute(*, run_id: int) -> bool:
 
 
 def _claim(run_id: int) -> DiagnosisRun | None:
-    now = timezone.now()
-    stale = Q(status=Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
-    claimable = DiagnosisRun.objects.filter(Q(status=Status.QUEUED) | stale, pk=run_id)
-    restarted = claimable.filter(stale).exists()
-    claimed = claimable.update(
-        status=Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
+    # Running before the claim means a silent worker's run is being taken over: said in the log.
+    restarted = DiagnosisRun.objects.filter(pk=run_id, status=Status.RUNNING).exists()
+    claimed = job_claim(
+        DiagnosisRun,
+        run_id,
+        waiting=Status.QUEUED,
+        running=Status.RUNNING,
         steps_done=0,
         steps_total=STEPS_TOTAL,
     )

@@ -628,6 +628,29 @@ def test_a_run_whose_worker_went_silent_is_interrupted_and_frees_the_consultatio
     assert diagnosis_run_start(page=reported["page"], user=facilitator).status == "queued"
 
 
+def test_a_redelivered_task_takes_over_a_silent_workers_run_and_says_so(reported, facilitator):
+    run = diagnosis_run_start(page=reported["page"], user=facilitator)
+    DiagnosisRun.objects.filter(pk=run.pk).update(
+        status=DiagnosisRun.Status.RUNNING,
+        heartbeat_at=timezone.now() - STALE_AFTER - datetime.timedelta(minutes=1),
+    )
+    assert diagnosis_run_execute(run_id=run.pk) is True
+    run.refresh_from_db()
+    assert run.status == DiagnosisRun.Status.DONE
+    codes = [entry["code"] for entry in run.log]
+    assert "restarted" in codes and "started" not in codes
+    assert DiagnosisSnapshot.objects.count() == 1
+
+
+def test_a_running_run_with_a_live_worker_is_not_taken_over(reported, facilitator):
+    run = diagnosis_run_start(page=reported["page"], user=facilitator)
+    DiagnosisRun.objects.filter(pk=run.pk).update(
+        status=DiagnosisRun.Status.RUNNING, heartbeat_at=timezone.now()
+    )
+    assert diagnosis_run_execute(run_id=run.pk) is False
+    assert DiagnosisSnapshot.objects.count() == 0
+
+
 def test_a_task_delivered_twice_runs_once(reported, facilitator):
     run = run_once(reported["page"], facilitator)
     assert diagnosis_run_execute(run_id=run.pk) is False
