@@ -8,70 +8,74 @@ community's Swagger definitions (wiki.open311.org, CC BY 3.0); fields Convive ne
 """
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 TAG = "Open311 GeoReport v2"
 JSON = "application/json"
 XML_TYPES = ("text/xml", "application/xml")
 REF = "#/components/schemas/"
 
-SCHEMAS = {
-    "Open311Errors": {
-        "type": "array",
-        "items": {
+
+def _schemas() -> dict:
+    return {
+        "Open311Errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["code", "description"],
+                "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+            },
+        },
+        "Open311Service": {
             "type": "object",
-            "required": ["code", "description"],
-            "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+            "required": ["service_code", "service_name", "metadata", "type"],
+            "properties": {
+                "service_code": {"type": "string"},
+                "service_name": {"type": "string"},
+                "description": {"type": "string"},
+                "metadata": {"type": "boolean"},
+                "type": {"type": "string", "enum": ["realtime", "batch", "blackbox"]},
+                "keywords": {"type": "string"},
+                "group": {"type": "string"},
+            },
         },
-    },
-    "Open311Service": {
-        "type": "object",
-        "required": ["service_code", "service_name", "metadata", "type"],
-        "properties": {
-            "service_code": {"type": "string"},
-            "service_name": {"type": "string"},
-            "description": {"type": "string"},
-            "metadata": {"type": "boolean"},
-            "type": {"type": "string", "enum": ["realtime", "batch", "blackbox"]},
-            "keywords": {"type": "string"},
-            "group": {"type": "string"},
-        },
-    },
-    "Open311ServiceDefinition": {
-        "type": "object",
-        "required": ["service_code", "attributes"],
-        "properties": {
-            "service_code": {"type": "string"},
-            "attributes": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["variable", "code", "datatype", "required"],
-                    "properties": {
-                        "variable": {"type": "boolean"},
-                        "code": {"type": "string"},
-                        "datatype": {
-                            "type": "string",
-                            "enum": [
-                                "string",
-                                "number",
-                                "datetime",
-                                "text",
-                                "singlevaluelist",
-                                "multivaluelist",
-                            ],
-                        },
-                        "required": {"type": "boolean"},
-                        "datatype_description": {"type": "string"},
-                        "order": {"type": "integer", "minimum": 1},
-                        "description": {"type": "string"},
-                        "values": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["key", "name"],
-                                "properties": {
-                                    "key": {"type": "string"},
-                                    "name": {"type": "string"},
+        "Open311ServiceDefinition": {
+            "type": "object",
+            "required": ["service_code", "attributes"],
+            "properties": {
+                "service_code": {"type": "string"},
+                "attributes": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["variable", "code", "datatype", "required"],
+                        "properties": {
+                            "variable": {"type": "boolean"},
+                            "code": {"type": "string"},
+                            "datatype": {
+                                "type": "string",
+                                "enum": [
+                                    "string",
+                                    "number",
+                                    "datetime",
+                                    "text",
+                                    "singlevaluelist",
+                                    "multivaluelist",
+                                ],
+                            },
+                            "required": {"type": "boolean"},
+                            "datatype_description": {"type": "string"},
+                            "order": {"type": "integer", "minimum": 1},
+                            "description": {"type": "string"},
+                            "values": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["key", "name"],
+                                    "properties": {
+                                        "key": {"type": "string"},
+                                        "name": {"type": "string"},
+                                    },
                                 },
                             },
                         },
@@ -79,66 +83,66 @@ SCHEMAS = {
                 },
             },
         },
-    },
-    "Open311Request": {
-        "type": "object",
-        "description": (
-            "A public concern. requested_datetime and updated_datetime are the day it was sent, "
-            "at midnight local time: the time of day is withheld on purpose. lat/long are the "
-            "fuzzed public point (absent when the concern was placed by area or description)."
-        ),
-        "required": ["service_request_id", "status", "service_code", "requested_datetime"],
-        "properties": {
-            "service_request_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["open", "closed"]},
-            "service_name": {"type": "string"},
-            "service_code": {"type": "string"},
-            "requested_datetime": {"type": "string", "format": "date-time"},
-            "updated_datetime": {"type": "string", "format": "date-time"},
-            "address": {"type": "string"},
-            "lat": {"type": "number", "minimum": -90, "maximum": 90},
-            "long": {"type": "number", "minimum": -180, "maximum": 180},
+        "Open311Request": {
+            "type": "object",
+            "description": _(
+                "A public concern. requested_datetime and updated_datetime are the day it was "
+                "sent, at midnight local time: the time of day is withheld on purpose. lat/long "
+                "are the fuzzed public point (absent when the concern was placed by area or "
+                "description)."
+            ),
+            "required": ["service_request_id", "status", "service_code", "requested_datetime"],
+            "properties": {
+                "service_request_id": {"type": "string"},
+                "status": {"type": "string", "enum": ["open", "closed"]},
+                "service_name": {"type": "string"},
+                "service_code": {"type": "string"},
+                "requested_datetime": {"type": "string", "format": "date-time"},
+                "updated_datetime": {"type": "string", "format": "date-time"},
+                "address": {"type": "string"},
+                "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                "long": {"type": "number", "minimum": -180, "maximum": 180},
+            },
         },
-    },
-    "Open311RequestCreated": {
-        "type": "object",
-        "required": ["service_request_id", "token", "service_notice"],
-        "properties": {
-            "service_request_id": {"type": "string"},
-            "token": {"type": "string"},
-            "service_notice": {"type": "string"},
-            "account_id": {"type": "string"},
+        "Open311RequestCreated": {
+            "type": "object",
+            "required": ["service_request_id", "token", "service_notice"],
+            "properties": {
+                "service_request_id": {"type": "string"},
+                "token": {"type": "string"},
+                "service_notice": {"type": "string"},
+                "account_id": {"type": "string"},
+            },
         },
-    },
-    "Open311Token": {
-        "type": "object",
-        "required": ["token", "service_request_id"],
-        "properties": {"token": {"type": "string"}, "service_request_id": {"type": "string"}},
-    },
-    "Open311Discovery": {
-        "type": "object",
-        "required": ["changeset", "contact", "key_service", "endpoints"],
-        "properties": {
-            "changeset": {"type": "string"},
-            "contact": {"type": "string"},
-            "key_service": {"type": "string"},
-            "endpoints": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["specification", "url", "changeset", "type", "formats"],
-                    "properties": {
-                        "specification": {"type": "string"},
-                        "url": {"type": "string"},
-                        "changeset": {"type": "string"},
-                        "type": {"type": "string", "enum": ["production", "test"]},
-                        "formats": {"type": "array", "items": {"type": "string"}},
+        "Open311Token": {
+            "type": "object",
+            "required": ["token", "service_request_id"],
+            "properties": {"token": {"type": "string"}, "service_request_id": {"type": "string"}},
+        },
+        "Open311Discovery": {
+            "type": "object",
+            "required": ["changeset", "contact", "key_service", "endpoints"],
+            "properties": {
+                "changeset": {"type": "string"},
+                "contact": {"type": "string"},
+                "key_service": {"type": "string"},
+                "endpoints": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["specification", "url", "changeset", "type", "formats"],
+                        "properties": {
+                            "specification": {"type": "string"},
+                            "url": {"type": "string"},
+                            "changeset": {"type": "string"},
+                            "type": {"type": "string", "enum": ["production", "test"]},
+                            "formats": {"type": "array", "items": {"type": "string"}},
+                        },
                     },
                 },
             },
         },
-    },
-}
+    }
 
 
 def _lang() -> dict:
@@ -146,21 +150,22 @@ def _lang() -> dict:
         "name": "lang",
         "in": "query",
         "required": False,
-        "description": "Language of names and messages (default: Accept-Language).",
+        "description": _("Language of names and messages (default: Accept-Language)."),
         "schema": {"type": "string", "enum": [code for code, _name in settings.LANGUAGES]},
     }
 
 
-JURISDICTION = {
-    "name": "jurisdiction_id",
-    "in": "query",
-    "required": False,
-    "description": (
-        "A consultation: its slug in any language, or its translation key. Optional when reading; "
-        "when sending, needed unless exactly one consultation is listening."
-    ),
-    "schema": {"type": "string"},
-}
+def _jurisdiction() -> dict:
+    return {
+        "name": "jurisdiction_id",
+        "in": "query",
+        "required": False,
+        "description": _(
+            "A consultation: its slug in any language, or its translation key. Optional when "
+            "reading; when sending, needed unless exactly one consultation is listening."
+        ),
+        "schema": {"type": "string"},
+    }
 
 
 def _query(name: str, description: str, schema: dict | None = None) -> dict:
@@ -200,10 +205,11 @@ def _operation(fmt, *, summary, description, parameters, schema, errors, operati
     }
 
 
-READ_ERRORS = {
-    "400": "Bad parameter (Open311 error list, message in the request's language).",
-    "404": "Unknown jurisdiction_id or resource.",
-}
+def _read_errors() -> dict:
+    return {
+        "400": _("Bad parameter (Open311 error list, message in the request's language)."),
+        "404": _("Unknown jurisdiction_id or resource."),
+    }
 
 
 def _array(name: str) -> dict:
@@ -241,7 +247,7 @@ def _post(fmt: str) -> dict:
         "last_name": {"type": "string", "maxLength": 100},
         "device_id": {"type": "string", "maxLength": 100},
         "account_id": {"type": "string", "maxLength": 100},
-        "media_url": {"type": "string", "description": "Accepted and ignored: never fetched."},
+        "media_url": {"type": "string", "description": _("Accepted and ignored: never fetched.")},
         **{
             f"attribute[{code}]": {"type": "string", "enum": values}
             for code, values in choices.items()
@@ -253,8 +259,8 @@ def _post(fmt: str) -> dict:
     }
     operation = _operation(
         fmt,
-        summary="Send a service request",
-        description=(
+        summary=_("Send a service request"),
+        description=_(
             "Creates a concern pending moderation (not public until a moderator approves it). "
             "Location: lat and long, or address_string. Contact fields are stored for moderators "
             "only. A POST repeating an Idempotency-Key this client used before, or the same "
@@ -268,14 +274,14 @@ def _post(fmt: str) -> dict:
                 "in": "header",
                 "required": False,
                 "schema": {"type": "string", "maxLength": 200},
-                "description": "The same value on every retry of one report.",
+                "description": _("The same value on every retry of one report."),
             },
         ],
         schema=_array("Open311RequestCreated"),
         errors={
-            **READ_ERRORS,
-            "403": "Missing or invalid api_key (when keys are configured).",
-            "429": "Too many requests from this client; see Retry-After.",
+            **_read_errors(),
+            "403": _("Missing or invalid api_key (when keys are configured)."),
+            "429": _("Too many requests from this client; see Retry-After."),
         },
         operation_id="open311_request_create",
     )
@@ -297,7 +303,7 @@ def _post(fmt: str) -> dict:
 def openapi_fragment() -> dict:
     """{"paths": {...}, "components": {"schemas": {...}}, "tags": [...]} for OpenAPI 3.0."""
     paths: dict = {}
-    window = (
+    window = _(
         "Whole days (local time). Default and maximum span: 90 days; default: the last 90 days. "
         "w3 date-time (2026-01-31T00:00:00Z) or a date."
     )
@@ -305,64 +311,66 @@ def openapi_fragment() -> dict:
         paths[f"/open311/discovery.{fmt}"] = {
             "get": _operation(
                 fmt,
-                summary="Service discovery",
-                description="Where the GeoReport v2 endpoint is and what it supports.",
+                summary=_("Service discovery"),
+                description=_("Where the GeoReport v2 endpoint is and what it supports."),
                 parameters=[_lang()],
                 schema={"$ref": REF + "Open311Discovery"},
-                errors={"400": READ_ERRORS["400"]},
+                errors={"400": _read_errors()["400"]},
                 operation_id="open311_discovery",
             )
         }
         paths[f"/open311/v2/services.{fmt}"] = {
             "get": _operation(
                 fmt,
-                summary="Services",
-                description=(
+                summary=_("Services"),
+                description=_(
                     "The non-sensitive categories of the listening consultations (of all live "
                     "ones when none is listening), in the request's language."
                 ),
-                parameters=[_lang(), JURISDICTION],
+                parameters=[_lang(), _jurisdiction()],
                 schema=_array("Open311Service"),
-                errors=READ_ERRORS,
+                errors=_read_errors(),
                 operation_id="open311_services",
             )
         }
         paths[f"/open311/v2/services/{{service_code}}.{fmt}"] = {
             "get": _operation(
                 fmt,
-                summary="Service definition",
-                description="The optional questions of a concern, as attributes.",
-                parameters=[_path("service_code"), _lang(), JURISDICTION],
+                summary=_("Service definition"),
+                description=_("The optional questions of a concern, as attributes."),
+                parameters=[_path("service_code"), _lang(), _jurisdiction()],
                 schema={"$ref": REF + "Open311ServiceDefinition"},
-                errors=READ_ERRORS,
+                errors=_read_errors(),
                 operation_id="open311_service_definition",
             )
         }
         paths[f"/open311/v2/requests.{fmt}"] = {
             "get": _operation(
                 fmt,
-                summary="Service requests",
-                description=(
+                summary=_("Service requests"),
+                description=_(
                     "Approved, non-sensitive concerns, newest first, at most 1000 per page. "
                     "service_request_id overrides the other filters."
                 ),
                 parameters=[
                     _lang(),
-                    JURISDICTION,
-                    _query("service_request_id", "Comma-separated ids."),
-                    _query("service_code", "Comma-separated service codes."),
+                    _jurisdiction(),
+                    _query("service_request_id", _("Comma-separated ids.")),
+                    _query("service_code", _("Comma-separated service codes.")),
                     _query("start_date", window),
                     _query("end_date", window),
-                    _query("status", "open, closed, or both (comma-separated)."),
-                    _query("page", "Page number (extension).", {"type": "integer", "minimum": 1}),
+                    _query("status", _("open, closed, or both (comma-separated).")),
+                    _query(
+                        "page", _("Page number (extension)."), {"type": "integer", "minimum": 1}
+                    ),
                     _query(
                         "page_size",
-                        "Requests per page (extension), at most 1000.",
+                        _("Requests per page (extension), at most 1000."),
                         {"type": "integer", "minimum": 1, "maximum": 1000},
                     ),
                 ],
                 schema=_array("Open311Request"),
-                errors=READ_ERRORS,
+                errors=_read_errors(),
                 operation_id="open311_requests",
             ),
             "post": _post(fmt),
@@ -374,32 +382,32 @@ def openapi_fragment() -> dict:
             paths[f"/open311/v2/{prefix}/{{service_request_id}}.{fmt}"] = {
                 "get": _operation(
                     fmt,
-                    summary="One service request",
-                    description="A list of one public concern, else 404.",
-                    parameters=[_path("service_request_id"), _lang(), JURISDICTION],
+                    summary=_("One service request"),
+                    description=_("A list of one public concern, else 404."),
+                    parameters=[_path("service_request_id"), _lang(), _jurisdiction()],
                     schema=_array("Open311Request"),
-                    errors=READ_ERRORS,
+                    errors=_read_errors(),
                     operation_id=operation_id,
                 )
             }
         paths[f"/open311/v2/tokens/{{token}}.{fmt}"] = {
             "get": _operation(
                 fmt,
-                summary="Service request id from a token",
-                description="The token a POST returned, and its service_request_id.",
+                summary=_("Service request id from a token"),
+                description=_("The token a POST returned, and its service_request_id."),
                 parameters=[_path("token"), _lang()],
                 schema=_array("Open311Token"),
-                errors=READ_ERRORS,
+                errors=_read_errors(),
                 operation_id="open311_token",
             )
         }
     return {
         "paths": paths,
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": _schemas()},
         "tags": [
             {
                 "name": TAG,
-                "description": (
+                "description": _(
                     "Open311 GeoReport v2 (Open311 community, wiki.open311.org). See "
                     "docs/open311.md."
                 ),

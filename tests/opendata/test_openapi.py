@@ -11,6 +11,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import translation
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import (
@@ -106,3 +107,37 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(open_site):
     # Open311 (16: JSON and XML), OGC API – Features (18), exports, the site's own endpoints.
     assert tried >= 16 + 18 + 3 + 6
     assert not failures, "\n\n".join(failures)
+
+
+# The Open311 operation and the export operation whose summaries show the document's language.
+OPEN311_SUMMARY = ("/open311/v2/requests.json", "get", "Service requests")
+EXPORT_SUMMARY = ("/api/exports/", "post", "Ask for an export file")
+
+
+def _summaries(client, path, **headers):
+    paths = client.get(path, **headers).json()["paths"]
+    return [
+        paths[url][method]["summary"] for url, method, _msgid in (OPEN311_SUMMARY, EXPORT_SUMMARY)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "accept_language"),
+    [("/api/schema/?lang=es", "en"), ("/api/schema/", "es")],
+    ids=["lang-parameter", "accept-language"],
+)
+def test_the_document_speaks_spanish_when_asked(client, consultation, path, accept_language):
+    with translation.override("es"):
+        expected = [
+            f"{translation.gettext(OPEN311_SUMMARY[2])} (JSON)",
+            translation.gettext(EXPORT_SUMMARY[2]),
+        ]
+    # Translated, not the English msgid served back.
+    assert expected[0] != f"{OPEN311_SUMMARY[2]} (JSON)"
+    assert expected[1] != EXPORT_SUMMARY[2]
+    assert _summaries(client, path, HTTP_ACCEPT_LANGUAGE=accept_language) == expected
+
+
+def test_the_document_speaks_english_with_lang_en(client, consultation):
+    summaries = _summaries(client, "/api/schema/?lang=en", HTTP_ACCEPT_LANGUAGE="es")
+    assert summaries == [f"{OPEN311_SUMMARY[2]} (JSON)", EXPORT_SUMMARY[2]]
