@@ -36,6 +36,19 @@ from tests.opendata.conftest import (
 NUMBER = re.compile(r"-?\d+\.\d+")
 # Two published numbers this close (about 0.5 m) to a secret point count as that point.
 TOLERANCE = 5e-6
+# Every format writes a point's two numbers close together: "[x, y]", "x,y", "lat, lon",
+# "<lat>y</lat><long>x</long>", '"lat": y, "long": x'. The last number of one row and the first of
+# the next are further apart, and are not a point: pairing them failed the test by chance (a
+# public lon of one row and a public lat of the next, each within 0.5 m of a secret's).
+POINT_GAP = 24
+
+
+def _coordinate_pairs(text: str):
+    """Consecutive numbers of `text` written close enough together to be one point."""
+    numbers = list(NUMBER.finditer(text))
+    for first, second in itertools.pairwise(numbers):
+        if second.start() - first.end() <= POINT_GAP:
+            yield float(first.group()), float(second.group())
 
 
 class Secrets:
@@ -102,8 +115,7 @@ class Secrets:
 
     def check_text(self, where: str, text: str) -> list[str]:
         found = [f"{where}: contains {secret!r}" for secret in self.strings if secret in text]
-        numbers = [float(n) for n in NUMBER.findall(text)]
-        for a, b in itertools.pairwise(numbers):
+        for a, b in _coordinate_pairs(text):
             for x, y in self.points:
                 for first, second in ((x, y), (y, x)):
                     if abs(a - first) < TOLERANCE and abs(b - second) < TOLERANCE:
@@ -234,6 +246,14 @@ def test_the_checker_catches_leaks(secrets, open_site):
     assert secrets.check_text("x", leaky)
     assert secrets.check_text("x", f"<lat>{concern.point.y}</lat><long>{concern.point.x}</long>")
     assert secrets.check_text("x", f"ref {concern.reference}")
+    assert secrets.check_text("x", f'"lat": {concern.point.y:.5f}, "long": {concern.point.x:.5f}')
+    # One row's longitude and the next row's latitude are not a point.
+    rows = (
+        f"<tr><td>4.60000, {concern.point.x:.5f}</td></tr>\n"
+        f'<tr><th scope="row"><a href="/items/abc">abc</a></th>'
+        f"<td>{concern.point.y:.5f}, -74.00000</td></tr>"
+    )
+    assert not secrets.check_text("x", rows)
     row = {"category": secrets.sensitive_code, "area": secrets.below_k_area, "count": 2}
     assert secrets.check_json("x", {"rows": [row]})
     assert not secrets.check_text("x", json.dumps({"id": open_site["shown"][0].public_id}))
