@@ -14,18 +14,32 @@ from diagnosis.services import concern_moderate_bulk
 EXACT_POINTS = [(-74.051234, 4.673456), (-74.049871, 4.672219)]
 
 
+# Every format writes a point's two numbers close together: "[x, y]", "x,y", "lat, lon",
+# "<lat>y</lat><long>x</long>", '"lat": y, "long": x'. The last number of one record and the first
+# of the next are further apart, and are not a point: pairing them failed tests by chance (a public
+# lon of one row and a public lat of the next, each within 0.5 m of a secret point's).
+POINT_GAP = 24
+
+
+def coordinate_pairs(text: str):
+    """Consecutive numbers of `text` written close enough together to be one point."""
+    numbers = list(re.finditer(r"-?\d+\.\d+", text))
+    for first, second in itertools.pairwise(numbers):
+        if second.start() - first.end() <= POINT_GAP:
+            yield float(first.group()), float(second.group())
+
+
 def contains_point(text: str, lon: float, lat: float, *, tolerance: float = 5e-6) -> bool:
-    """Whether `text` holds the point as two consecutive numbers, (lon, lat) or (lat, lon),
+    """Whether `text` holds the point as two numbers written together, (lon, lat) or (lat, lon),
     at any rounding down to 5 decimals (about 1 m).
 
     Pairs, not single numbers: one rounded coordinate of a fuzzed public point can match an exact
     one by chance (about one time in a hundred per point), the pair practically never.
     """
-    numbers = [float(n) for n in re.findall(r"-?\d+\.\d+", text)]
     return any(
         (abs(a - lon) < tolerance and abs(b - lat) < tolerance)
         or (abs(a - lat) < tolerance and abs(b - lon) < tolerance)
-        for a, b in itertools.pairwise(numbers)
+        for a, b in coordinate_pairs(text)
     )
 
 

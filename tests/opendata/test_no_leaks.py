@@ -14,9 +14,7 @@ own map and report data — and each body is searched for:
 
 import csv
 import io
-import itertools
 import json
-import re
 from collections import deque
 from urllib.parse import urlsplit
 
@@ -31,24 +29,11 @@ from tests.opendata.conftest import (
     SECRET_NOTES_PENDING,
     SECRET_PHONE,
     approve,
+    coordinate_pairs,
 )
 
-NUMBER = re.compile(r"-?\d+\.\d+")
 # Two published numbers this close (about 0.5 m) to a secret point count as that point.
 TOLERANCE = 5e-6
-# Every format writes a point's two numbers close together: "[x, y]", "x,y", "lat, lon",
-# "<lat>y</lat><long>x</long>", '"lat": y, "long": x'. The last number of one row and the first of
-# the next are further apart, and are not a point: pairing them failed the test by chance (a
-# public lon of one row and a public lat of the next, each within 0.5 m of a secret's).
-POINT_GAP = 24
-
-
-def _coordinate_pairs(text: str):
-    """Consecutive numbers of `text` written close enough together to be one point."""
-    numbers = list(NUMBER.finditer(text))
-    for first, second in itertools.pairwise(numbers):
-        if second.start() - first.end() <= POINT_GAP:
-            yield float(first.group()), float(second.group())
 
 
 class Secrets:
@@ -115,7 +100,7 @@ class Secrets:
 
     def check_text(self, where: str, text: str) -> list[str]:
         found = [f"{where}: contains {secret!r}" for secret in self.strings if secret in text]
-        for a, b in _coordinate_pairs(text):
+        for a, b in coordinate_pairs(text):
             for x, y in self.points:
                 for first, second in ((x, y), (y, x)):
                     if abs(a - first) < TOLERANCE and abs(b - second) < TOLERANCE:

@@ -414,7 +414,7 @@ def test_messages_follow_the_active_language(nyc):
 
 def test_only_facilitators_may_import(nyc):
     """Facilitators enter concerns (add_concern); people who can edit the consultation may too
-    (Wagtail's own Moderators and Editors groups can). Seeing concerns is not enough."""
+    (Wagtail's own Editors group can). Seeing concerns is not enough."""
     from django.contrib.auth.models import Permission
 
     nobody = get_user_model().objects.create_user("nadie", "n@example.org", "pw")
