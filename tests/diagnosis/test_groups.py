@@ -2,7 +2,8 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from wagtail.models import GroupPagePermission, Page
+from django.urls import reverse
+from wagtail.models import GroupCollectionPermission, GroupPagePermission, Page
 
 from diagnosis.services import FACILITATORS, MODERATORS, groups_ensure
 
@@ -115,3 +116,28 @@ def test_moderators_judge_walk_stops_and_publish_reports_but_do_not_plan(db):
     moderator = member("mara", MODERATORS)
     assert moderator.has_perm("maps.moderate_walkstop")
     assert moderator.has_perm("maps.publish_walk_report")
+
+
+def test_moderators_do_not_inherit_wagtails_page_editor_rights(db):
+    """Wagtail's migrations made a "Moderators" group that edits and publishes every page; ours
+    judges contributions only (diagnosis 0011 takes Wagtail's rights away)."""
+    moderators = Group.objects.get(name=MODERATORS)
+    assert not GroupPagePermission.objects.filter(group=moderators).exists()
+    assert not GroupCollectionPermission.objects.filter(group=moderators).exists()
+    perms = codenames(moderators)
+    assert not {p for p in perms if p.startswith(("wagtailimages.", "wagtaildocs."))}
+    assert "wagtail_localize.submit_translation" not in perms
+
+
+def test_a_moderator_can_neither_edit_a_consultation_nor_read_its_responses(client, consultation):
+    client.force_login(member("mara", MODERATORS))
+    assert not consultation.permissions_for_user(member("mia", MODERATORS)).can_edit()
+    edit = client.get(reverse("wagtailadmin_pages:edit", args=[consultation.pk]))
+    assert edit.status_code == 302  # sent back to the dashboard with "permission denied"
+    responses = client.get(reverse("questionnaire_responses:detail", args=[consultation.pk]))
+    assert responses.status_code == 403
+    # The queue they work in still opens.
+    assert client.get(reverse("wagtailadmin_home")).status_code == 200
+
+    client.force_login(member("fede", FACILITATORS))
+    assert client.get(reverse("wagtailadmin_pages:edit", args=[consultation.pk])).status_code == 200
