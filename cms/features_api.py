@@ -25,6 +25,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from diagnosis import public_data
+
 from .features_collections import COLLECTIONS, Collection, collection_get
 
 DEFAULT_LIMIT = 100
@@ -33,10 +35,13 @@ GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
-LICENSE = {
-    "href": "https://creativecommons.org/licenses/by/4.0/",
-    "title": "CC BY 4.0",
-}
+
+
+def _licence_link() -> dict:
+    name, url = public_data.licence()
+    return {"rel": "license", "type": HTML, "href": url, "title": name}
+
+
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -311,7 +316,7 @@ def _collection_info(request, collection: Collection) -> dict:
             },
             {"rel": "self", "href": _url(request, path, f="json"), "type": JSON},
             {"rel": "alternate", "href": _url(request, path, f="html"), "type": HTML},
-            {"rel": "license", "type": HTML, **LICENSE},
+            _licence_link(),
         ],
     }
 
@@ -351,7 +356,7 @@ def landing(request, *, html: bool):
             "type": HTML,
             "title": _("The API documentation"),
         },
-        {"rel": "license", "type": HTML, **LICENSE},
+        _licence_link(),
     ]
     data = {"title": title, "description": description, "links": links}
     context = {

@@ -9,6 +9,8 @@ from its views fails the build.
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from diagnosis import public_data
+
 OPENAPI_VERSION = "3.0.3"
 
 
@@ -27,6 +29,7 @@ def openapi_document(*, server_url: str) -> dict:
     paths: dict = {}
     schemas: dict = {}
     tags: list = []
+    licence_name, licence_url = public_data.licence()
     for fragment in _fragments():
         for path, item in fragment.get("paths", {}).items():
             if path in paths:
@@ -44,7 +47,7 @@ def openapi_document(*, server_url: str) -> dict:
                 "locations, area totals, safety-walk stops, problems and commitments. Every "
                 "endpoint applies the same data rules as the public site."
             ),
-            "license": {"name": "CC BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},
+            "license": {"name": licence_name, "url": licence_url},
         },
         "servers": [{"url": server_url}],
         "tags": tags,

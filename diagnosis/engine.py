@@ -35,8 +35,6 @@ from django.db.models import (
     Case,
     Count,
     F,
-    FloatField,
-    Func,
     IntegerField,
     Max,
     Min,
@@ -52,7 +50,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from maps.demography import AgeBand, Sex
-from maps.geometry import grid_cell
+from maps.geometry import Lat, Lon, grid_cell
 from maps.models import (
     WALK_PARAMETER_FIELDS,
     WALK_PARAMETERS,
@@ -941,16 +939,6 @@ def step_participation_profile(context: Context) -> list[Row]:
 # --- Places: hotspots, assets, safety walks -----------------------------------------------------
 
 
-class _X(Func):
-    function = "ST_X"
-    output_field = FloatField()
-
-
-class _Y(Func):
-    function = "ST_Y"
-    output_field = FloatField()
-
-
 def _public(concerns):
     """Located concerns the public grid may show: never a sensitive category."""
     return concerns.filter(cell_x__isnull=False, category__sensitive=False)
@@ -970,7 +958,7 @@ def stops_by_cell(context: Context) -> dict[tuple[int, int], int]:
             consultation_key=context.consultation_key, parameters=context.parameters
         )
         .filter(public_point__isnull=False)
-        .annotate(lon=_X("public_point"), lat=_Y("public_point"))
+        .annotate(lon=Lon("public_point"), lat=Lat("public_point"))
         .values("lon", "lat")
         .annotate(n=Count("pk"))
         .order_by()

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods
 
 from maps.ratelimit import rate_limit_hit
 
+from . import public_data
 from .models import OpenDataExport
 from .pages import ConsultationPage
 from .services.open_data_exports import (
@@ -33,7 +34,6 @@ from .services.open_data_exports import (
     consultation_for_key,
     data_rules_text,
     expire_after,
-    licence,
     open_data_export_download_name,
     open_data_export_expires_at,
     open_data_export_request,
@@ -288,7 +288,7 @@ def api_export_download(request: HttpRequest, export_id: str) -> HttpResponse:
 
 
 def _page_context(request: HttpRequest, form: OpenDataExportForm, **extra) -> dict:
-    name, url = licence()
+    name, url = public_data.licence()
     return {
         "form": form,
         "licence_name": name,

@@ -26,12 +26,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.contrib.gis.geos import Polygon
 from django.db import connections
-from django.db.models import FloatField, Func, QuerySet, TextField
+from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
+from maps.geometry import Lat, Lon
 from maps.models import Area, ModerationStatus
 from maps.suppression import suppression_k
 from maps.walk_report import walk_stop_rows, walks_published
@@ -56,14 +58,10 @@ CONCERN_FIELDS = (
 )
 
 
-class _X(Func):
-    function = "ST_X"
-    output_field = FloatField()
-
-
-class _Y(Func):
-    function = "ST_Y"
-    output_field = FloatField()
+def licence() -> tuple[str, str]:
+    """(name, URL) of the licence every open-data door names: the API's landing page and
+    OpenAPI document, the export files and the open-data page."""
+    return settings.CONVIVE_OPEN_DATA_LICENCE, settings.CONVIVE_OPEN_DATA_LICENCE_URL
 
 
 @dataclass(frozen=True)
@@ -144,7 +142,7 @@ class PublicConcerns:
         # (not a time-zone-aware date-time), the keys as text on PostgreSQL (not UUID objects),
         # and the area's id only (names are looked up once, in `_area_names`).
         rows = self.queryset().annotate(
-            lon=_X("public_point"), lat=_Y("public_point"), day=TruncDate("submitted_at")
+            lon=Lon("public_point"), lat=Lat("public_point"), day=TruncDate("submitted_at")
         )
         keys = ("consultation_key", "category_key")
         if connections[rows.db].vendor == "postgresql":

@@ -18,8 +18,26 @@ import math
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.db.models import FloatField, Func
 
 EARTH_RADIUS = 6378137.0
+
+
+class Lon(Func):
+    """A point column's longitude, read in SQL (ST_X on both PostGIS and SpatiaLite), so that
+    listings of public points need no geometry objects in Python."""
+
+    function = "ST_X"
+    output_field = FloatField()
+
+
+class Lat(Func):
+    """A point column's latitude, read in SQL (ST_Y)."""
+
+    function = "ST_Y"
+    output_field = FloatField()
+
+
 MAX_LATITUDE = 85.0511287798
 
 

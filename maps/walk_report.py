@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .demography import AgeBand
+from .geometry import Lat, Lon
 from .models import (
     WALK_PARAMETER_FIELDS,
     WALK_PARAMETERS,
@@ -124,16 +125,6 @@ def walk_report_stamp(*, walk: SafetyWalk) -> str:
 # --- Stops -------------------------------------------------------------------------------------
 
 
-class _X(Func):
-    function = "ST_X"
-    output_field = FloatField()
-
-
-class _Y(Func):
-    function = "ST_Y"
-    output_field = FloatField()
-
-
 class _LineLocatePoint(Func):
     """Where a point falls along a line, 0 at its start to 1 at its end (PostGIS and SpatiaLite).
 
@@ -205,8 +196,8 @@ def walk_stop_rows(*, walks: list[SafetyWalk]) -> dict[int, list[StopRow]]:
     rows = (
         WalkStop.objects.filter(walk_id__in=list(by_walk), status=ModerationStatus.APPROVED)
         .annotate(
-            lon=_X("public_point"),
-            lat=_Y("public_point"),
+            lon=Lon("public_point"),
+            lat=Lat("public_point"),
             along=_LineLocatePoint(F("walk__route"), "public_point"),
         )
         .order_by("walk_id", "recorded_at", "pk")

@@ -36,7 +36,7 @@ from ..engine import (
 )
 from ..models import DiagnosisRun, DiagnosisSnapshot
 from ..pages import ConsultationPage
-from .jobs import STALE_AFTER, job_claim
+from .jobs import STALE_AFTER, job_claim, job_error_detail
 
 logger = logging.getLogger("convive.diagnosis")
 
@@ -169,10 +169,6 @@ def _claim(run_id: int) -> DiagnosisRun | None:
     return run
 
 
-def _detail(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"[:500]
-
-
 def _fail(run_id: int, code: str, error: Exception, *, only_status: str) -> None:
     run = DiagnosisRun.objects.filter(pk=run_id).first()
     if run is None:
@@ -180,7 +176,7 @@ def _fail(run_id: int, code: str, error: Exception, *, only_status: str) -> None
     DiagnosisRun.objects.filter(pk=run_id, status=only_status).update(
         status=Status.FAILED,
         error=code,
-        error_detail=_detail(error),
+        error_detail=job_error_detail(error),
         log=[*run.log, log_entry("failed", error=code)],
         finished_at=timezone.now(),
     )

@@ -50,7 +50,7 @@ from .. import public_data
 from ..models import Concern, OpenDataExport
 from ..pages import ConsultationPage
 from ..selectors import category_catalogue
-from .jobs import STALE_AFTER, job_claim
+from .jobs import STALE_AFTER, job_claim, job_enqueue, job_error_detail
 
 logger = logging.getLogger("convive.exports")
 
@@ -65,8 +65,6 @@ PROGRESS_EVERY = 20_000
 # Rows of failed and expired exports are kept this long (so a polling client learns what
 # happened), then deleted.
 FORGET_AFTER = timedelta(days=30)
-LICENCE_NAME = "CC BY 4.0"
-LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
 
 CONTENT_TYPES = {
     Format.CSV: "text/csv; charset=utf-8",
@@ -78,14 +76,6 @@ EXTENSIONS = {Format.CSV: "csv", Format.GEOJSON: "geojson", Format.XLSX: "xlsx"}
 
 def expire_after() -> timedelta:
     return timedelta(hours=float(getattr(settings, "CONVIVE_OPEN_DATA_EXPORT_HOURS", 48)))
-
-
-def licence() -> tuple[str, str]:
-    """(name, URL) of the licence the open data is published under."""
-    return (
-        getattr(settings, "CONVIVE_OPEN_DATA_LICENCE", "") or LICENCE_NAME,
-        getattr(settings, "CONVIVE_OPEN_DATA_LICENCE_URL", "") or LICENCE_URL,
-    )
 
 
 # --- Columns ------------------------------------------------------------------------------------
@@ -522,7 +512,7 @@ def data_rules_text() -> str:
 
 def about_rows(export: OpenDataExport, *, rows: int) -> list[list]:
     """The "About" sheet: what the file is, where it comes from, its licence and its columns."""
-    name, url = licence()
+    name, url = public_data.licence()
     page = consultation_for_key(export.consultation_key, export.language)
     base = getattr(settings, "WAGTAILADMIN_BASE_URL", "") or ""
     table = [
@@ -602,25 +592,17 @@ def open_data_export_enqueue(*, export_id: str) -> bool:
     """Hand the export to the workers (or run it here when no broker is configured)."""
     from ..tasks import open_data_export_task
 
-    try:
-        open_data_export_task.apply_async(args=[export_id], retry=False)
-    except Exception as error:
-        logger.warning("Could not queue open-data export %s (%s)", export_id, error)
-        OpenDataExport.objects.filter(pk=export_id, status=Status.QUEUED).update(
-            status=Status.FAILED,
-            error=OpenDataExport.Error.NOT_QUEUED,
-            error_detail=_detail(error),
-            finished_at=timezone.now(),
-        )
-        return False
-    return True
+    return job_enqueue(
+        open_data_export_task,
+        OpenDataExport,
+        export_id,
+        waiting=Status.QUEUED,
+        failed=Status.FAILED,
+        error=OpenDataExport.Error.NOT_QUEUED,
+    )
 
 
 # --- Running ------------------------------------------------------------------------------------
-
-
-def _detail(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"[:500]
 
 
 def _claim(export_id: str) -> OpenDataExport | None:
@@ -654,7 +636,7 @@ def open_data_export_run(*, export_id: str) -> bool:
         OpenDataExport.objects.filter(pk=export_id).update(
             status=Status.FAILED,
             error=OpenDataExport.Error.FAILED,
-            error_detail=_detail(error),
+            error_detail=job_error_detail(error),
             file="",
             finished_at=timezone.now(),
         )

@@ -52,7 +52,7 @@ from ..questionnaire_blocks import (
     TIME_BAND,
     time_band_choices,
 )
-from .jobs import STALE_AFTER, job_claim
+from .jobs import STALE_AFTER, job_claim, job_enqueue, job_error_detail
 from .questionnaires import DEFINITION_FORMAT
 
 logger = logging.getLogger("convive.exports")
@@ -594,18 +594,14 @@ def response_export_enqueue(*, export_id: int) -> bool:
     """
     from ..tasks import response_export_task
 
-    try:
-        response_export_task.apply_async(args=[export_id], retry=False)
-    except Exception as error:
-        logger.warning("Could not queue response export %s (%s)", export_id, error)
-        ResponseExport.objects.filter(pk=export_id, status=Status.PENDING).update(
-            status=Status.FAILED,
-            error=ResponseExport.Error.NOT_QUEUED,
-            error_detail=_detail(error),
-            finished_at=timezone.now(),
-        )
-        return False
-    return True
+    return job_enqueue(
+        response_export_task,
+        ResponseExport,
+        export_id,
+        waiting=Status.PENDING,
+        failed=Status.FAILED,
+        error=ResponseExport.Error.NOT_QUEUED,
+    )
 
 
 def response_export_run(*, export_id: int, chunk_size: int = CHUNK_SIZE) -> bool:
@@ -627,16 +623,12 @@ def response_export_run(*, export_id: int, chunk_size: int = CHUNK_SIZE) -> bool
         ResponseExport.objects.filter(pk=export_id).update(
             status=Status.FAILED,
             error=ResponseExport.Error.FAILED,
-            error_detail=_detail(error),
+            error_detail=job_error_detail(error),
             file="",
             finished_at=timezone.now(),
         )
         return False
     return True
-
-
-def _detail(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"[:500]
 
 
 def _claim(export_id: int) -> ResponseExport | None:

@@ -12,13 +12,29 @@ from datetime import timedelta
 import openpyxl
 import pytest
 from django.core.files.storage import default_storage
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from diagnosis.models import OpenDataExport
 from diagnosis.services.open_data_exports import open_data_exports_cleanup
+from tests.integration.conftest import celery_publishing_to, closed_port
 from tests.opendata.conftest import EXACT_POINTS, approve, contains_point
 
 pytestmark = pytest.mark.django_db
+
+# What a public concern row is made of, spelled out here (not imported) so that a column added to
+# the files by mistake — a description, a time — fails these tests.
+CONCERN_PROPERTIES = [
+    "id",
+    "consultation",
+    "category",
+    "category_name",
+    "kind",
+    "area_id",
+    "area",
+    "date",
+    "status",
+]
 
 
 @pytest.fixture
@@ -71,19 +87,7 @@ def test_the_csv_lists_the_approved_public_concerns_and_nothing_private(
     assert content.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs for accents
     text = content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(rows[0]) == [
-        "id",
-        "consultation",
-        "category",
-        "category_name",
-        "kind",
-        "area_id",
-        "area",
-        "date",
-        "status",
-        "lon",
-        "lat",
-    ]
+    assert list(rows[0]) == [*CONCERN_PROPERTIES, "lon", "lat"]
     shown = [*public_concerns_data["shown"], public_concerns_data["asset"]]
     assert {row["id"] for row in rows} == {concern.public_id for concern in shown}
     assert {row["category"] for row in rows} == {"poor-lighting", "community-centre"}
@@ -117,17 +121,7 @@ def test_the_geojson_is_an_rfc_7946_feature_collection_of_public_points(
             round(concern.public_point.x, 5),
             round(concern.public_point.y, 5),
         )
-        assert set(feature["properties"]) == {
-            "id",
-            "consultation",
-            "category",
-            "category_name",
-            "kind",
-            "area_id",
-            "area",
-            "date",
-            "status",
-        }
+        assert list(feature["properties"]) == CONCERN_PROPERTIES
     assert_no_private_detail(content.decode(), public_concerns_data)
 
 
@@ -234,6 +228,20 @@ def test_a_failed_export_says_so_and_offers_no_file(ask, client, public_concerns
     assert "download" not in job["links"]
     assert client.get(f"/api/exports/{job['id']}/download").status_code == 404
     assert not OpenDataExport.objects.get(pk=job["id"]).file
+
+
+def test_an_export_the_broker_refuses_is_failed_with_a_message(ask, client, public_concerns_data):
+    """No worker will ever take a job a broker did not accept: the reader is told at once."""
+    with celery_publishing_to(f"redis://127.0.0.1:{closed_port()}/0", queue="nobody"):
+        response = ask(dataset="concerns", format="csv", query="?lang=es")
+    assert response.status_code == 202
+    job = response.job
+    assert job["status"] == "failed"
+    with translation.override("es"):
+        assert job["error"] == gettext(OpenDataExport.Error.NOT_QUEUED.label)
+    assert "download" not in job["links"]
+    export = OpenDataExport.objects.get(pk=job["id"])
+    assert export.error == OpenDataExport.Error.NOT_QUEUED and "Error" in export.error_detail
 
 
 def test_expired_files_are_deleted_by_the_cleanup(ask, client, public_concerns_data):

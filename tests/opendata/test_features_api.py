@@ -374,3 +374,19 @@ def test_query_count_does_not_grow_with_rows(client, open_site, submit, make_com
     )
     after = {name: count(name) for name in COLLECTIONS}
     assert after == before
+
+
+def test_every_door_names_the_licence_the_operator_configured(client, open_site, settings):
+    settings.CONVIVE_OPEN_DATA_LICENCE = "ODbL 1.0"
+    settings.CONVIVE_OPEN_DATA_LICENCE_URL = "https://opendatacommons.org/licenses/odbl/1-0/"
+    cache.clear()
+    wanted = {"href": settings.CONVIVE_OPEN_DATA_LICENCE_URL, "title": "ODbL 1.0"}
+    landing = client.get(f"{BASE}/?f=json").json()
+    collection = client.get(f"{BASE}/collections/concerns?f=json").json()
+    for document in (landing, collection):
+        licence = next(x for x in document["links"] if x["rel"] == "license")
+        assert {k: licence[k] for k in ("href", "title")} == wanted
+    info = client.get("/api/schema/").json()["info"]
+    assert info["license"] == {"name": "ODbL 1.0", "url": wanted["href"]}
+    page = client.get("/es/open-data/").content.decode()
+    assert "ODbL 1.0" in page and wanted["href"] in page
