@@ -129,6 +129,15 @@ def cookies_from(headers: dict[str, list[str]]) -> dict[str, str]:
     return cookies
 
 
+def memory_kb(field: str) -> int:
+    """This process's memory from /proc/self/status: VmRSS (now) or VmHWM (the peak so far)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")

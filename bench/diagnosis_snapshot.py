@@ -59,7 +59,7 @@ import sys
 import time
 from urllib.parse import urlparse
 
-from common import ROOT, django_setup, machine, percentile
+from common import ROOT, django_setup, machine, memory_kb, percentile
 
 DEFAULT_URL = "postgis://postgres@127.0.0.1:5432/convive_bench_diag"
 SLUG = "bench-diagnosis"
@@ -857,14 +857,6 @@ def explain_slow_steps(snapshot: dict, bare: dict, plan: dict, params: dict) -> 
 
 
 # --- (b) The snapshot, in a fresh process ------------------------------------------------------
-
-
-def memory_kb(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def run_snapshot_here(page_id: int, *, record_queries: bool) -> None:

@@ -25,17 +25,9 @@ import sys
 import tempfile
 import time
 
-from common import ROOT, django_setup, machine
+from common import ROOT, django_setup, machine, memory_kb
 
 MEDIA_ROOT = os.path.join(tempfile.gettempdir(), "convive-bench-open-data")
-
-
-def memory_kb(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def child(database_url: str, format: str, consultation: str) -> None:

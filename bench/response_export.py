@@ -35,7 +35,7 @@ import time
 import uuid
 from datetime import timedelta
 
-from common import ROOT, django_setup, machine
+from common import ROOT, django_setup, machine, memory_kb
 
 SLUG = "bench-response-export"
 MEDIA_ROOT = os.path.join(tempfile.gettempdir(), "convive-bench-media")
@@ -323,14 +323,6 @@ def responses_generate(*, page, versions, count: int, seed: int) -> int:
         print(f"  {existing + added:,} responses", end="\r", flush=True)
     print()
     return added
-
-
-def memory_kb(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def run_export_here(export_id: int, chunk_size: int | None) -> None:

@@ -252,15 +252,30 @@ def open311_import_index(request):
     return TemplateResponse(request, TEMPLATES + "index.html", context)
 
 
-def _upload_page(request, page, form, *, status=200):
+def _step(request, page, template: str, *, title: str, crumb: str, status: int = 200, **context):
+    """One page of the import for one consultation: its header, breadcrumbs and a way back to
+    the upload form."""
     context = {
         "page": page,
-        "header_title": _("Import reports (CSV)"),
-        "breadcrumbs_items": _breadcrumbs(page, _("Upload")),
-        "form": form,
-        "cancel_url": reverse("open311_csv:index"),
+        "header_title": title,
+        "breadcrumbs_items": _breadcrumbs(page, crumb),
+        "upload_url": reverse("open311_csv:upload", args=[page.pk]),
+        **context,
     }
-    return TemplateResponse(request, TEMPLATES + "upload.html", context, status=status)
+    return TemplateResponse(request, TEMPLATES + template, context, status=status)
+
+
+def _upload_page(request, page, form, *, status=200):
+    return _step(
+        request,
+        page,
+        "upload.html",
+        title=_("Import reports (CSV)"),
+        crumb=_("Upload"),
+        status=status,
+        form=form,
+        cancel_url=reverse("open311_csv:index"),
+    )
 
 
 def open311_import_upload(request, page_id: int):
@@ -300,14 +315,15 @@ def open311_import_upload(request, page_id: int):
 
 
 def _refused(request, page, message, *, status=400):
-    context = {
-        "page": page,
-        "header_title": _("Import reports (CSV)"),
-        "breadcrumbs_items": _breadcrumbs(page, _("Import")),
-        "message": message,
-        "upload_url": reverse("open311_csv:upload", args=[page.pk]),
-    }
-    return TemplateResponse(request, TEMPLATES + "refused.html", context, status=status)
+    return _step(
+        request,
+        page,
+        "refused.html",
+        title=_("Import reports (CSV)"),
+        crumb=_("Import"),
+        status=status,
+        message=message,
+    )
 
 
 def _load_upload(request, page, token):
@@ -409,38 +425,38 @@ def open311_import_mapping(request, page_id: int):
                 return _forbidden(request, page)
             else:
                 storage.delete(data["file"])
-                context = {
-                    "page": page,
-                    "header_title": _("Import reports (CSV): done"),
-                    "breadcrumbs_items": _breadcrumbs(page, _("Result")),
-                    "outcome": outcome,
-                    "plan": plan,
-                    "file_name": data["name"],
-                    "reasons": plan.reasons(examples=0),
-                    "concerns_url": reverse("wagtailsnippets_diagnosis_concern:list"),
-                    "upload_url": reverse("open311_csv:upload", args=[page.pk]),
-                }
-                return TemplateResponse(request, TEMPLATES + "result.html", context)
-    context = {
-        "page": page,
-        "header_title": _("Import reports (CSV): mapping and preview"),
-        "breadcrumbs_items": _breadcrumbs(page, _("Mapping and preview")),
-        "form": form,
-        "source": source,
-        "plan": plan,
-        "reasons": plan.reasons() if plan else [],
-        "examples": EXAMPLES_PER_REASON,
-        "token": token,
-        "file_name": data["name"],
-        "source_system": plan.source_system if plan else data["system"],
-        "time_zone": data["tz"],
-        "problem": problem,
-        "targets": targets,
-        "upload_url": reverse("open311_csv:upload", args=[page.pk]),
-        "action_url": reverse("open311_csv:mapping", args=[page.pk]),
-    }
-    status = 400 if (not valid or problem) else 200
-    return TemplateResponse(request, TEMPLATES + "mapping.html", context, status=status)
+                return _step(
+                    request,
+                    page,
+                    "result.html",
+                    title=_("Import reports (CSV): done"),
+                    crumb=_("Result"),
+                    outcome=outcome,
+                    plan=plan,
+                    file_name=data["name"],
+                    reasons=plan.reasons(examples=0),
+                    concerns_url=reverse("wagtailsnippets_diagnosis_concern:list"),
+                )
+    return _step(
+        request,
+        page,
+        "mapping.html",
+        title=_("Import reports (CSV): mapping and preview"),
+        crumb=_("Mapping and preview"),
+        status=400 if (not valid or problem) else 200,
+        form=form,
+        source=source,
+        plan=plan,
+        reasons=plan.reasons() if plan else [],
+        examples=EXAMPLES_PER_REASON,
+        token=token,
+        file_name=data["name"],
+        source_system=plan.source_system if plan else data["system"],
+        time_zone=data["tz"],
+        problem=problem,
+        targets=targets,
+        action_url=reverse("open311_csv:mapping", args=[page.pk]),
+    )
 
 
 urlpatterns = [
